@@ -95,13 +95,7 @@ pub(super) fn printable(text: &str) -> Cow<'_, str> {
     if text.chars().any(|c| c.is_control() && c != '\t') {
         Cow::Owned(
             text.chars()
-                .map(|c| {
-                    if c.is_control() && c != '\t' {
-                        '\u{FFFD}'
-                    } else {
-                        c
-                    }
-                })
+                .map(|c| if c.is_control() && c != '\t' { '\u{FFFD}' } else { c })
                 .collect(),
         )
     } else {

@@ -7,11 +7,7 @@ use super::common::{printable, summary_sentence, Palette, Style};
 use super::RenderOptions;
 use crate::Report;
 
-pub(crate) fn render(
-    report: &Report,
-    options: RenderOptions,
-    out: &mut dyn io::Write,
-) -> io::Result<()> {
+pub(crate) fn render(report: &Report, options: RenderOptions, out: &mut dyn io::Write) -> io::Result<()> {
     let paint = Palette::new(options.color);
     for f in &report.findings {
         let style = Style::severity(f.severity);
@@ -28,11 +24,7 @@ pub(crate) fn render(
             printable(&f.code),
         )?;
         if let Some(stats) = &f.runtime {
-            write!(
-                out,
-                " ({}× observed, {:.2}/frame)",
-                stats.count, stats.per_frame
-            )?;
+            write!(out, " ({}× observed, {:.2}/frame)", stats.count, stats.per_frame)?;
         }
         writeln!(out)?;
     }
@@ -45,9 +37,5 @@ pub(crate) fn render(
             printable(&e.message),
         )?;
     }
-    writeln!(
-        out,
-        "{}",
-        paint.paint(Style::BOLD, summary_sentence(report))
-    )
+    writeln!(out, "{}", paint.paint(Style::BOLD, summary_sentence(report)))
 }

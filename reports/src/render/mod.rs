@@ -24,12 +24,7 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [
-        Format::Text,
-        Format::Concise,
-        Format::Json,
-        Format::Markdown,
-    ];
+    pub const ALL: [Format; 4] = [Format::Text, Format::Concise, Format::Json, Format::Markdown];
 
     pub fn name(self) -> &'static str {
         match self {

@@ -44,19 +44,10 @@ pub(crate) fn render(
         write_memory(memory, paint, out)?;
         writeln!(out)?;
     }
-    writeln!(
-        out,
-        "{}",
-        paint.paint(Style::BOLD, summary_sentence(report))
-    )
+    writeln!(out, "{}", paint.paint(Style::BOLD, summary_sentence(report)))
 }
 
-fn write_finding(
-    f: &Finding,
-    sources: &SourceCache,
-    paint: Palette,
-    out: &mut dyn io::Write,
-) -> io::Result<()> {
+fn write_finding(f: &Finding, sources: &SourceCache, paint: Palette, out: &mut dyn io::Write) -> io::Result<()> {
     let style = Style::severity(f.severity);
     writeln!(
         out,
@@ -72,9 +63,7 @@ fn write_finding(
 
     let pad = " ".repeat(f.line.to_string().len());
     let bar = paint.paint(Style::GUTTER, format!("{pad} |"));
-    let frame = sources
-        .line(&f.file, f.line)
-        .and_then(|line| Frame::new(line, f));
+    let frame = sources.line(&f.file, f.line).and_then(|line| Frame::new(line, f));
     let framed = frame.is_some();
     if let Some(frame) = frame {
         let mut label = f.rule.code().to_string();
@@ -127,10 +116,7 @@ fn write_finding(
 
 /// `1800× (3.00/frame), 29491200 bytes (28.1 MiB), phase frame`.
 fn observed(stats: &RuntimeStats) -> String {
-    let mut text = format!(
-        "{}× ({:.2}/frame), {} bytes",
-        stats.count, stats.per_frame, stats.bytes
-    );
+    let mut text = format!("{}× ({:.2}/frame), {} bytes", stats.count, stats.per_frame, stats.bytes);
     if stats.bytes >= 1024 {
         text.push_str(&format!(" ({})", human_bytes(stats.bytes as f64)));
     }
@@ -184,10 +170,7 @@ impl Frame {
             return None;
         }
         let end = if f.end_line == f.line {
-            usize::try_from(f.end_column)
-                .ok()?
-                .saturating_sub(1)
-                .min(chars)
+            usize::try_from(f.end_column).ok()?.saturating_sub(1).min(chars)
         } else {
             chars
         };
@@ -200,11 +183,7 @@ impl Frame {
     }
 }
 
-fn write_latency(
-    latency: &LatencyStats,
-    paint: Palette,
-    out: &mut dyn io::Write,
-) -> io::Result<()> {
+fn write_latency(latency: &LatencyStats, paint: Palette, out: &mut dyn io::Write) -> io::Result<()> {
     let title = format!("Latency over {}", plural(latency.frames, "frame", "frames"));
     writeln!(out, "{}", paint.paint(Style::BOLD, title))?;
     write_rows(
@@ -233,10 +212,7 @@ fn write_memory(memory: &MemoryStats, paint: Palette, out: &mut dyn io::Write) -
                 "host allocations per frame",
                 format!("{:.2}", memory.host_allocations_per_frame),
             ),
-            (
-                "host bytes per frame",
-                human_bytes(memory.host_bytes_per_frame),
-            ),
+            ("host bytes per frame", human_bytes(memory.host_bytes_per_frame)),
             (
                 "large host buffers in frames",
                 memory.large_host_buffers_in_frames.to_string(),

@@ -1,0 +1,381 @@
+//! Expressions: each is typed once, and the sites it contains are recorded on
+//! the way (conditions, mask indexing, tensor indices, formatting).
+
+use d2h_rules::RuleId;
+use ruff_python_ast::{self as ast, Expr};
+use ruff_text_size::{Ranged, TextRange, TextSize};
+
+use super::analyzer::Analyzer;
+use super::apis;
+use crate::model::{Certainty, Ty};
+
+impl Analyzer<'_> {
+    /// Types `expr` and records the sites inside it.
+    pub fn expr(&mut self, expr: &Expr) -> Ty {
+        self.expr_in_chain(expr, None)
+    }
+
+    /// Types `expr` without recording anything (for looking a second time).
+    pub fn quiet_expr(&mut self, expr: &Expr) -> Ty {
+        let saved = self.recording;
+        self.recording = false;
+        let ty = self.expr(expr);
+        self.recording = saved;
+        ty
+    }
+
+    /// `chain_end`: where the host-side conversion chain this expression starts
+    /// ends (`x.cpu()` in `x.cpu().numpy()` reports up to `.numpy()`).
+    pub(super) fn expr_in_chain(&mut self, expr: &Expr, chain_end: Option<TextSize>) -> Ty {
+        match expr {
+            Expr::Call(call) => self.call(call, chain_end),
+            Expr::Name(name) => self.lookup(name.id.as_str()),
+            Expr::Attribute(attr) => self.attribute(attr),
+            Expr::Subscript(subscript) => self.subscript(subscript),
+            Expr::BoolOp(bool_op) => {
+                // Every operand but the last is tested for truth.
+                let mut ty = Ty::Host;
+                let last = bool_op.values.len().saturating_sub(1);
+                for (i, value) in bool_op.values.iter().enumerate() {
+                    let value_ty = if i < last { self.truth(value) } else { self.expr(value) };
+                    ty = if i == 0 { value_ty } else { ty.join(value_ty) };
+                }
+                ty
+            }
+            Expr::Named(named) => {
+                let ty = self.expr(&named.value);
+                self.bind(&named.target, &ty);
+                ty
+            }
+            Expr::BinOp(bin_op) => self.bin_op(bin_op),
+            Expr::UnaryOp(unary) => match unary.op {
+                ast::UnaryOp::Not => {
+                    self.truth(&unary.operand);
+                    Ty::Host
+                }
+                _ => self.expr(&unary.operand),
+            },
+            Expr::Lambda(lambda) => {
+                let saved = self.env.clone();
+                if let Some(parameters) = &lambda.parameters {
+                    for p in parameters.iter_non_variadic_params() {
+                        self.env.insert(p.parameter.name.to_string(), Ty::UNKNOWN);
+                    }
+                }
+                self.expr(&lambda.body);
+                self.env = saved;
+                Ty::Host
+            }
+            Expr::If(if_expr) => {
+                self.truth(&if_expr.test);
+                let body = self.expr(&if_expr.body);
+                let orelse = self.expr(&if_expr.orelse);
+                body.join(orelse)
+            }
+            Expr::Dict(dict) => {
+                for item in &dict.items {
+                    if let Some(key) = &item.key {
+                        self.expr(key);
+                    }
+                    self.expr(&item.value);
+                }
+                Ty::Host
+            }
+            Expr::Set(set) => {
+                set.elts.iter().for_each(|e| {
+                    self.expr(e);
+                });
+                Ty::Host
+            }
+            Expr::List(list) => {
+                list.elts.iter().for_each(|e| {
+                    self.expr(e);
+                });
+                Ty::HostSeq
+            }
+            Expr::Tuple(tuple) => {
+                tuple.elts.iter().for_each(|e| {
+                    self.expr(e);
+                });
+                Ty::HostSeq
+            }
+            Expr::ListComp(comp) => {
+                self.comprehension(&comp.generators, &[&comp.elt]);
+                Ty::HostSeq
+            }
+            Expr::SetComp(comp) => {
+                self.comprehension(&comp.generators, &[&comp.elt]);
+                Ty::Host
+            }
+            Expr::DictComp(comp) => {
+                let mut elements: Vec<&Expr> = vec![&comp.value];
+                if let Some(key) = comp.key.as_deref() {
+                    elements.insert(0, key);
+                }
+                self.comprehension(&comp.generators, &elements);
+                Ty::Host
+            }
+            Expr::Generator(generator) => {
+                self.comprehension(&generator.generators, &[&generator.elt]);
+                Ty::UNKNOWN
+            }
+            Expr::Await(await_expr) => {
+                self.expr(&await_expr.value);
+                Ty::UNKNOWN
+            }
+            Expr::Yield(yield_expr) => {
+                if let Some(value) = &yield_expr.value {
+                    self.expr(value);
+                }
+                Ty::UNKNOWN
+            }
+            Expr::YieldFrom(yield_from) => {
+                self.expr(&yield_from.value);
+                Ty::UNKNOWN
+            }
+            Expr::Compare(compare) => self.compare(compare),
+            Expr::FString(fstring) => {
+                self.fstring(fstring);
+                Ty::Host
+            }
+            Expr::TString(_) => Ty::Host,
+            Expr::Starred(starred) => self.expr(&starred.value),
+            Expr::Slice(slice) => {
+                for bound in [&slice.lower, &slice.upper, &slice.step].into_iter().flatten() {
+                    let ty = self.expr(bound);
+                    self.index_use(bound.range(), &ty, "used as a slice bound (`__index__`)");
+                }
+                Ty::Host
+            }
+            Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_)
+            | Expr::NumberLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_)
+            | Expr::EllipsisLiteral(_)
+            | Expr::IpyEscapeCommand(_) => Ty::Host,
+        }
+    }
+
+    /// Types `test` and records a D2H002 site when a tensor is used as a condition.
+    pub fn truth(&mut self, test: &Expr) -> Ty {
+        match test {
+            Expr::BoolOp(bool_op) => {
+                let mut ty = Ty::Host;
+                for value in &bool_op.values {
+                    ty = self.truth(value);
+                }
+                ty
+            }
+            Expr::UnaryOp(unary) if unary.op == ast::UnaryOp::Not => {
+                self.truth(&unary.operand);
+                Ty::Host
+            }
+            _ => {
+                let ty = self.expr(test);
+                self.site_if_tensor(
+                    RuleId::ScalarRead,
+                    test.range(),
+                    &ty,
+                    Some("tensor used as a condition".into()),
+                );
+                ty
+            }
+        }
+    }
+
+    fn comprehension(&mut self, generators: &[ast::Comprehension], elements: &[&Expr]) {
+        let saved = self.env.clone();
+        let saved_loop = self.context.in_loop.clone();
+        for generator in generators {
+            let iter = self.expr(&generator.iter);
+            self.bind_loop_target(&generator.target, &generator.iter, &iter);
+            for condition in &generator.ifs {
+                self.truth(condition);
+            }
+        }
+        for element in elements {
+            self.expr(element);
+        }
+        self.context.in_loop = saved_loop;
+        self.env = saved;
+    }
+
+    fn attribute(&mut self, attr: &ast::ExprAttribute) -> Ty {
+        let member = attr.attr.as_str();
+        if matches!(attr.value.as_ref(), Expr::Name(base) if base.id.as_str() == "self") {
+            if let Some(ty) = self.current_class().and_then(|c| c.attrs.get(member)) {
+                return ty.clone();
+            }
+            return Ty::UNKNOWN;
+        }
+        if self.imports.is_imported_root(&attr.value) {
+            return Ty::Host;
+        }
+        let base = self.expr(&attr.value);
+        match base {
+            Ty::Tensor { .. } | Ty::HostTensor | Ty::Unknown(_)
+                if apis::contains(apis::METADATA_ATTRIBUTES, member) =>
+            {
+                Ty::Host
+            }
+            Ty::Tensor { .. } => {
+                if member == "T" || member == "mT" || member == "data" || member == "grad" {
+                    base
+                } else {
+                    Ty::TENSOR
+                }
+            }
+            Ty::HostTensor => Ty::HostTensor,
+            Ty::Unknown(origin) if matches!(member, "T" | "mT" | "data") => Ty::Unknown(origin),
+            Ty::Host | Ty::HostSeq | Ty::CpuDevice => Ty::Host,
+            _ => Ty::UNKNOWN,
+        }
+    }
+
+    fn subscript(&mut self, subscript: &ast::ExprSubscript) -> Ty {
+        let base = self.expr(&subscript.value);
+        let indices: Vec<&Expr> = match subscript.slice.as_ref() {
+            Expr::Tuple(tuple) => tuple.elts.iter().collect(),
+            other => vec![other],
+        };
+        for index in indices {
+            let ty = self.expr(index);
+            match &base {
+                Ty::Tensor { .. } if self.is_mask_index(index, &ty) => {
+                    self.site(
+                        RuleId::DataDependentShape,
+                        subscript.range(),
+                        Certainty::Known,
+                        Some("boolean-mask indexing".into()),
+                    );
+                }
+                Ty::HostSeq => self.index_use(index.range(), &ty, "used as a list index (`__index__`)"),
+                _ => {}
+            }
+        }
+        match base {
+            Ty::Tensor { .. } => Ty::TENSOR,
+            Ty::HostTensor => Ty::HostTensor,
+            Ty::Unknown(origin) => Ty::Unknown(origin),
+            Ty::Host => Ty::Host,
+            _ => Ty::UNKNOWN,
+        }
+    }
+
+    /// A boolean tensor, or a tensor-ish name that says it is a mask.
+    fn is_mask_index(&self, index: &Expr, ty: &Ty) -> bool {
+        if ty.is_mask() {
+            return true;
+        }
+        let named_mask = match index {
+            Expr::Name(name) => is_mask_name(name.id.as_str()),
+            Expr::Attribute(attr) => is_mask_name(attr.attr.as_str()),
+            _ => false,
+        };
+        named_mask && matches!(ty, Ty::Tensor { .. } | Ty::Unknown(_))
+    }
+
+    /// A tensor used where Python needs an int (`lst[t]`, `x[:n]`, `range(t)`).
+    pub(super) fn index_use(&mut self, range: TextRange, ty: &Ty, what: &str) {
+        self.site_if_tensor(RuleId::ScalarRead, range, ty, Some(format!("tensor {what}")));
+    }
+
+    fn bin_op(&mut self, bin_op: &ast::ExprBinOp) -> Ty {
+        let is_percent_format = bin_op.op == ast::Operator::Mod
+            && matches!(bin_op.left.as_ref(), Expr::StringLiteral(_) | Expr::FString(_));
+        let left = self.expr(&bin_op.left);
+        if is_percent_format {
+            match bin_op.right.as_ref() {
+                Expr::Tuple(tuple) => {
+                    for elt in &tuple.elts {
+                        let ty = self.expr(elt);
+                        self.format_site(elt.range(), &ty, "formatted with `%`");
+                    }
+                }
+                right => {
+                    let ty = self.expr(right);
+                    self.format_site(right.range(), &ty, "formatted with `%`");
+                }
+            }
+            return Ty::Host;
+        }
+        let right = self.expr(&bin_op.right);
+        let is_logical = matches!(
+            bin_op.op,
+            ast::Operator::BitAnd | ast::Operator::BitOr | ast::Operator::BitXor
+        );
+        combine(left, right, is_logical)
+    }
+
+    fn compare(&mut self, compare: &ast::ExprCompare) -> Ty {
+        let identity = compare.ops.iter().all(|op| {
+            matches!(
+                op,
+                ast::CmpOp::Is | ast::CmpOp::IsNot | ast::CmpOp::In | ast::CmpOp::NotIn
+            )
+        });
+        let mut tys = vec![self.expr(&compare.left)];
+        for comparator in compare.comparators.iter() {
+            tys.push(self.expr(comparator));
+        }
+        if identity {
+            return Ty::Host;
+        }
+        if tys.iter().any(Ty::is_tensor) {
+            let scalar = tys
+                .iter()
+                .all(|t| !t.is_tensor() || matches!(t, Ty::Tensor { scalar: true, .. }));
+            return Ty::Tensor { mask: true, scalar };
+        }
+        if tys.iter().any(|t| *t == Ty::HostTensor) {
+            return Ty::HostTensor;
+        }
+        tys.into_iter()
+            .find(|t| matches!(t, Ty::Unknown(Some(_))))
+            .unwrap_or(Ty::Host)
+    }
+
+    fn fstring(&mut self, fstring: &ast::ExprFString) {
+        let elements: Vec<&ast::InterpolatedElement> =
+            fstring.value.elements().filter_map(|e| e.as_interpolation()).collect();
+        for element in elements {
+            let ty = self.expr(&element.expression);
+            self.format_site(element.expression.range(), &ty, "interpolated in an f-string");
+            if let Some(spec) = &element.format_spec {
+                for inner in spec.elements.iter().filter_map(|e| e.as_interpolation()) {
+                    self.expr(&inner.expression);
+                }
+            }
+        }
+    }
+
+    pub(super) fn format_site(&mut self, range: TextRange, ty: &Ty, how: &str) {
+        self.site_if_tensor(RuleId::HostFormat, range, ty, Some(format!("tensor {how}")));
+    }
+}
+
+fn is_mask_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.contains("mask") || matches!(lower.as_str(), "keep" | "valid" | "selected" | "sel")
+}
+
+/// The type of `left op right` for arithmetic and bitwise operators.
+fn combine(left: Ty, right: Ty, is_logical: bool) -> Ty {
+    let mask = is_logical && (left.is_mask() || right.is_mask());
+    match (&left, &right) {
+        (Ty::Tensor { scalar: a, .. }, Ty::Tensor { scalar: b, .. }) => Ty::Tensor { mask, scalar: *a && *b },
+        (Ty::Tensor { scalar, .. }, _) | (_, Ty::Tensor { scalar, .. }) => {
+            let other = if left.is_tensor() { &right } else { &left };
+            Ty::Tensor {
+                mask,
+                scalar: *scalar && other.is_host(),
+            }
+        }
+        (Ty::HostTensor, _) | (_, Ty::HostTensor) => Ty::HostTensor,
+        (Ty::Unknown(Some(_)), _) => left,
+        (_, Ty::Unknown(Some(_))) => right,
+        (Ty::Unknown(None), _) | (_, Ty::Unknown(None)) => Ty::UNKNOWN,
+        _ => Ty::Host,
+    }
+}

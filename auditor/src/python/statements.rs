@@ -1,0 +1,571 @@
+//! Statements: functions and classes, guards, loops, `except` handlers, and
+//! the `if __name__ == "__main__":` block, each setting the local context.
+
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{self as ast, Expr, Stmt};
+use ruff_text_size::Ranged;
+
+use super::analyzer::{name_of, Analyzer, ClassScope};
+use super::apis;
+use crate::model::{FunctionFacts, LoopContext, Origin, Ty};
+
+impl Analyzer<'_> {
+    pub fn block(&mut self, body: &[Stmt]) {
+        let saved_guard = self.context.guard.clone();
+        for stmt in body {
+            self.stmt(stmt);
+            // `if not self.debug: return` guards the rest of the block.
+            if let Some(guard) = self.early_exit_guard(stmt) {
+                self.context.guard = Some(guard);
+            }
+        }
+        self.context.guard = saved_guard;
+    }
+
+    fn stmt(&mut self, stmt: &Stmt) {
+        match stmt {
+            Stmt::FunctionDef(function) => self.function_def(function),
+            Stmt::ClassDef(class) => self.class_def(class),
+            Stmt::Return(ret) => {
+                let ty = ret.value.as_ref().map_or(Ty::Host, |v| self.expr(v));
+                self.returns = Some(match self.returns.take() {
+                    Some(previous) => previous.join(ty),
+                    None => ty,
+                });
+            }
+            Stmt::Delete(delete) => {
+                for target in &delete.targets {
+                    self.expr(target);
+                }
+            }
+            Stmt::Assign(assign) => {
+                let ty = self.expr(&assign.value);
+                for target in &assign.targets {
+                    self.store_target(target);
+                    self.bind(target, &ty);
+                }
+            }
+            Stmt::AugAssign(assign) => {
+                let value = self.expr(&assign.value);
+                let current = self.expr(&assign.target);
+                let ty = current.join(value);
+                self.bind(&assign.target, &ty);
+            }
+            Stmt::AnnAssign(assign) => {
+                let annotated = self.annotation_type(&assign.annotation);
+                let ty = match &assign.value {
+                    Some(value) => self.expr(value),
+                    None => Ty::UNKNOWN,
+                };
+                self.store_target(&assign.target);
+                let ty = if ty.is_unknown() { annotated.unwrap_or(ty) } else { ty };
+                self.bind(&assign.target, &ty);
+            }
+            Stmt::For(for_stmt) => {
+                let iter = self.expr(&for_stmt.iter);
+                self.bind_loop_target(&for_stmt.target, &for_stmt.iter, &iter);
+                let saved = self.context.in_loop.clone();
+                let line = self.span(for_stmt.range()).line;
+                self.context.in_loop = Some(LoopContext {
+                    line,
+                    calls_model: self.model_call_in(&for_stmt.body),
+                });
+                self.block(&for_stmt.body);
+                self.context.in_loop = saved;
+                self.block(&for_stmt.orelse);
+            }
+            Stmt::While(while_stmt) => {
+                let saved = self.context.in_loop.clone();
+                let line = self.span(while_stmt.range()).line;
+                self.context.in_loop = Some(LoopContext {
+                    line,
+                    calls_model: self.model_call_in(&while_stmt.body),
+                });
+                self.truth(&while_stmt.test);
+                self.block(&while_stmt.body);
+                self.context.in_loop = saved;
+                self.block(&while_stmt.orelse);
+            }
+            Stmt::If(if_stmt) => self.if_stmt(if_stmt),
+            Stmt::With(with) => {
+                for item in &with.items {
+                    let ty = self.expr(&item.context_expr);
+                    if let Some(vars) = &item.optional_vars {
+                        self.bind(vars, &ty);
+                    }
+                }
+                self.block(&with.body);
+            }
+            Stmt::Match(match_stmt) => {
+                self.expr(&match_stmt.subject);
+                for case in &match_stmt.cases {
+                    if let Some(guard) = &case.guard {
+                        self.truth(guard);
+                    }
+                    self.block(&case.body);
+                }
+            }
+            Stmt::Raise(raise) => {
+                let saved = self.context.error_path.clone();
+                self.context
+                    .error_path
+                    .get_or_insert_with(|| "in a `raise` (error path)".to_string());
+                if let Some(exc) = &raise.exc {
+                    self.expr(exc);
+                }
+                self.context.error_path = saved;
+            }
+            Stmt::Try(try_stmt) => {
+                self.block(&try_stmt.body);
+                for handler in &try_stmt.handlers {
+                    let ast::ExceptHandler::ExceptHandler(handler) = handler;
+                    let saved = self.context.error_path.clone();
+                    self.context.error_path = Some("in an `except` handler (fallback path)".to_string());
+                    if let Some(name) = &handler.name {
+                        self.env.insert(name.to_string(), Ty::Host);
+                    }
+                    self.block(&handler.body);
+                    self.context.error_path = saved;
+                }
+                self.block(&try_stmt.orelse);
+                self.block(&try_stmt.finalbody);
+            }
+            Stmt::Assert(assert) => {
+                self.truth(&assert.test);
+                if let Some(msg) = &assert.msg {
+                    let saved = self.context.error_path.clone();
+                    self.context
+                        .error_path
+                        .get_or_insert_with(|| "in an assertion message (error path)".to_string());
+                    self.expr(msg);
+                    self.context.error_path = saved;
+                }
+            }
+            Stmt::Expr(expr) => {
+                self.expr(&expr.value);
+            }
+            Stmt::TypeAlias(_)
+            | Stmt::Import(_)
+            | Stmt::ImportFrom(_)
+            | Stmt::Global(_)
+            | Stmt::Nonlocal(_)
+            | Stmt::Pass(_)
+            | Stmt::Break(_)
+            | Stmt::Continue(_)
+            | Stmt::IpyEscapeCommand(_) => {}
+        }
+    }
+
+    /// Assignment targets are visited for what they index (`x[mask] = 0` syncs).
+    fn store_target(&mut self, target: &Expr) {
+        match target {
+            Expr::Subscript(_) => {
+                self.expr(target);
+            }
+            Expr::Tuple(t) => t.elts.iter().for_each(|e| self.store_target(e)),
+            Expr::List(l) => l.elts.iter().for_each(|e| self.store_target(e)),
+            _ => {}
+        }
+    }
+
+    fn if_stmt(&mut self, if_stmt: &ast::StmtIf) {
+        if self.context.function.is_none() && is_main_guard(&if_stmt.test) {
+            let saved = self.context.cold_block.clone();
+            self.context
+                .cold_block
+                .get_or_insert_with(|| "under `if __name__ == \"__main__\"`".to_string());
+            self.block(&if_stmt.body);
+            self.context.cold_block = saved;
+            for clause in &if_stmt.elif_else_clauses {
+                self.block(&clause.body);
+            }
+            return;
+        }
+        let mut tests: Vec<(Option<&Expr>, &[Stmt])> = vec![(Some(&if_stmt.test), &if_stmt.body)];
+        tests.extend(
+            if_stmt
+                .elif_else_clauses
+                .iter()
+                .map(|c| (c.test.as_ref(), c.body.as_slice())),
+        );
+        let saved = self.context.guard.clone();
+        // A negated guard (`if not debug:`) guards the branches after it.
+        let mut guard_for_rest: Option<String> = None;
+        for (test, body) in tests {
+            let mut guard = guard_for_rest.clone();
+            if let Some(test) = test {
+                match self.guard_of(test) {
+                    Some((text, false)) => guard = Some(text),
+                    Some((text, true)) => guard_for_rest = Some(text),
+                    None => {
+                        if self.context.guard.is_none() && guard.is_none() {
+                            self.truth(test);
+                        } else {
+                            let inner = self.context.guard.clone();
+                            self.context.guard = guard.clone().or(inner.clone());
+                            self.truth(test);
+                            self.context.guard = inner;
+                        }
+                    }
+                }
+            }
+            if let Some(g) = guard {
+                self.context.guard = Some(g);
+            }
+            self.block(body);
+            self.context.guard = saved.clone();
+        }
+    }
+
+    /// If `test` is a debug/logging condition: its text, and whether it is negated.
+    pub(super) fn guard_of(&self, test: &Expr) -> Option<(String, bool)> {
+        match test {
+            Expr::UnaryOp(unary) if unary.op == ast::UnaryOp::Not => {
+                self.guard_of(&unary.operand).map(|(text, negated)| (text, !negated))
+            }
+            Expr::BoolOp(bool_op) if bool_op.op == ast::BoolOp::And => bool_op
+                .values
+                .iter()
+                .find_map(|v| self.guard_of(v).filter(|(_, negated)| !negated))
+                .map(|(text, _)| (text, false)),
+            Expr::Name(_) | Expr::Attribute(_) => {
+                let last = name_of(test)?;
+                self.policy.is_guard_name(last).then(|| (self.text_of(test), false))
+            }
+            Expr::Call(call) => {
+                let method = name_of(&call.func)?;
+                (self.policy.is_guard_call(method) || self.policy.is_guard_name(method))
+                    .then(|| (self.text_of(test), false))
+            }
+            Expr::Compare(compare) => {
+                // `if self.log_level >= DEBUG:` / `if LOG_LEVEL == "debug":`
+                let mentions_guard = std::iter::once(compare.left.as_ref())
+                    .chain(compare.comparators.iter())
+                    .any(|e| name_of(e).is_some_and(|n| self.policy.is_guard_name(n)));
+                mentions_guard.then(|| (self.text_of(test), false))
+            }
+            _ => None,
+        }
+    }
+
+    fn early_exit_guard(&self, stmt: &Stmt) -> Option<String> {
+        let Stmt::If(if_stmt) = stmt else { return None };
+        if !if_stmt.elif_else_clauses.is_empty() || if_stmt.body.len() != 1 {
+            return None;
+        }
+        let exits = matches!(if_stmt.body[0], Stmt::Return(_) | Stmt::Continue(_) | Stmt::Raise(_));
+        match self.guard_of(&if_stmt.test) {
+            Some((text, true)) if exits => Some(text),
+            _ => None,
+        }
+    }
+
+    fn function_def(&mut self, function: &ast::StmtFunctionDef) {
+        let name = function.name.to_string();
+        let class = self.classes.last().map(|c| c.name.clone());
+        let qualname = self.qualify_function(&name);
+        let decorators: Vec<String> = function
+            .decorator_list
+            .iter()
+            .filter_map(|d| {
+                let expr = match &d.expression {
+                    Expr::Call(call) => call.func.as_ref(),
+                    other => other,
+                };
+                self.imports.qualify(expr)
+            })
+            .collect();
+        let is_static = decorators.iter().any(|d| d == "staticmethod");
+        let hot_root = self.policy.hot_by_name(&name).or_else(|| {
+            decorators
+                .iter()
+                .find(|d| self.policy.is_hot_decorator(d))
+                .map(|d| format!("decorated `@{d}`"))
+        });
+        let cold = self.policy.cold_kind(&name).map(str::to_string);
+        let params = parameter_names(&function.parameters);
+        let has_receiver = class.is_some() && !is_static && !params.is_empty();
+        let index = self.out.functions.len();
+        if self.recording {
+            self.out.functions.push(FunctionFacts {
+                name: name.clone(),
+                qualname: qualname.clone(),
+                class: class.clone(),
+                params: params.clone(),
+                has_receiver,
+                hot_root,
+                cold,
+                returns: Ty::UNKNOWN,
+            });
+        }
+
+        // Defaults are evaluated where the function is defined.
+        for default in function
+            .parameters
+            .iter_non_variadic_params()
+            .filter_map(|p| p.default.as_deref())
+        {
+            self.expr(default);
+        }
+        if !self.recording {
+            return;
+        }
+
+        let evidence = tensor_evidence(&function.body, &params);
+        let saved_env = std::mem::replace(&mut self.env, self.globals.clone());
+        let saved_context = std::mem::take(&mut self.context);
+        let saved_returns = self.returns.take();
+        self.context.function = Some(index);
+        self.context.cold_block = saved_context.cold_block.clone().filter(|c| c == "in test code");
+        for (position, param) in function.parameters.iter_non_variadic_params().enumerate() {
+            let pname = param.parameter.name.to_string();
+            let ty = if position == 0 && has_receiver {
+                Ty::Host
+            } else if let Some(annotated) = param
+                .parameter
+                .annotation
+                .as_deref()
+                .and_then(|a| self.annotation_type(a))
+            {
+                annotated
+            } else if evidence.contains(&pname) {
+                Ty::TENSOR
+            } else {
+                Ty::Unknown(Some(Origin::Param {
+                    function: index,
+                    name: pname.clone(),
+                }))
+            };
+            self.env.insert(pname, ty);
+        }
+        for variadic in [&function.parameters.vararg, &function.parameters.kwarg]
+            .into_iter()
+            .flatten()
+        {
+            self.env.insert(variadic.name.to_string(), Ty::Host);
+        }
+        self.block(&function.body);
+        let returns = self.returns.take().unwrap_or(Ty::Host);
+        self.out.functions[index].returns = returns;
+        self.returns = saved_returns;
+        self.context = saved_context;
+        self.env = saved_env;
+        self.env.insert(name, Ty::Host);
+    }
+
+    fn qualify_function(&self, name: &str) -> String {
+        let mut parts: Vec<&str> = Vec::new();
+        if let Some(function) = self.context.function {
+            parts.push(&self.out.functions[function].qualname);
+        } else if let Some(class) = self.classes.last() {
+            parts.push(&class.name);
+        }
+        parts.push(name);
+        parts.join(".")
+    }
+
+    fn class_def(&mut self, class: &ast::StmtClassDef) {
+        if let Some(arguments) = &class.arguments {
+            for base in arguments.args.iter() {
+                self.expr(base);
+            }
+        }
+        let qualified_name = match self.classes.last() {
+            Some(outer) => format!("{}.{}", outer.name, class.name),
+            None => class.name.to_string(),
+        };
+        let mut attrs = if self.recording {
+            self.class_attributes(&class.body)
+        } else {
+            Default::default()
+        };
+        // Class-level annotations (`track_ids: np.ndarray`) declare attribute types.
+        for stmt in &class.body {
+            if let Stmt::AnnAssign(assign) = stmt {
+                if let (Expr::Name(name), Some(ty)) = (assign.target.as_ref(), self.annotation_type(&assign.annotation))
+                {
+                    attrs.entry(name.id.to_string()).or_insert(ty);
+                }
+            }
+        }
+        self.classes.push(ClassScope {
+            name: qualified_name,
+            attrs,
+        });
+        let saved_env = self.env.clone();
+        self.block(&class.body);
+        self.env = saved_env;
+        self.classes.pop();
+        self.env.insert(class.name.to_string(), Ty::Host);
+    }
+
+    /// The type an annotation declares, when it says tensor, array, module or scalar.
+    pub(super) fn annotation_type(&self, annotation: &Expr) -> Option<Ty> {
+        let text = self.text_of(annotation);
+        let is_tensor = |s: &str| s.contains("Tensor") && !s.contains("ndarray");
+        if is_tensor(&text) {
+            return Some(Ty::TENSOR);
+        }
+        if text.contains("ndarray") || text.contains("NDArray") {
+            return Some(Ty::Host);
+        }
+        if text.contains("Module") {
+            return Some(Ty::Module);
+        }
+        let host_words = ["int", "float", "bool", "str", "bytes", "dict", "Dict"];
+        if host_words.contains(&text.trim()) {
+            return Some(Ty::Host);
+        }
+        if ["list", "List", "tuple", "Tuple", "Sequence"]
+            .iter()
+            .any(|w| text.starts_with(w))
+        {
+            return Some(Ty::HostSeq);
+        }
+        None
+    }
+
+    /// The model-like call in a loop body that makes it a frame loop, if any.
+    fn model_call_in(&self, body: &[Stmt]) -> Option<String> {
+        let mut finder = ModelCallFinder {
+            analyzer: self,
+            found: None,
+        };
+        for stmt in body {
+            finder.visit_stmt(stmt);
+            if finder.found.is_some() {
+                break;
+            }
+        }
+        finder.found
+    }
+}
+
+struct ModelCallFinder<'a, 'b> {
+    analyzer: &'a Analyzer<'b>,
+    found: Option<String>,
+}
+
+impl<'a> Visitor<'a> for ModelCallFinder<'_, '_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        if self.found.is_none() && !matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
+            visitor::walk_stmt(self, stmt);
+        }
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if self.found.is_some() {
+            return;
+        }
+        if let Expr::Call(call) = expr {
+            if let Some(last) = name_of(&call.func) {
+                let policy = self.analyzer.policy;
+                let is_model = policy.is_model_name(last)
+                    || policy.hot_by_name(last).is_some()
+                    || (apis::contains(apis::MODEL_RUN_METHODS, last) && last != "__call__");
+                if is_model && !self.analyzer.imports.is_imported_root(&call.func) {
+                    self.found = Some(self.analyzer.text_of(call.func.as_ref()));
+                    return;
+                }
+            }
+        }
+        visitor::walk_expr(self, expr);
+    }
+}
+
+/// Parameters used with tensor-only methods or attributes in the body.
+fn tensor_evidence(body: &[Stmt], params: &[String]) -> Vec<String> {
+    struct Evidence<'p> {
+        params: &'p [String],
+        found: Vec<String>,
+    }
+    impl<'a> Visitor<'a> for Evidence<'_> {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            if !matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
+                visitor::walk_stmt(self, stmt);
+            }
+        }
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if let Expr::Attribute(attr) = expr {
+                if let Expr::Name(base) = attr.value.as_ref() {
+                    let name = base.id.as_str();
+                    let member = attr.attr.as_str();
+                    let tensor_only = apis::contains(apis::TENSOR_ONLY_METHODS, member)
+                        || apis::contains(apis::TENSOR_ONLY_ATTRIBUTES, member);
+                    if tensor_only && self.params.iter().any(|p| p == name) && !self.found.iter().any(|f| f == name) {
+                        self.found.push(name.to_string());
+                    }
+                }
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let mut evidence = Evidence {
+        params,
+        found: Vec::new(),
+    };
+    for stmt in body {
+        evidence.visit_stmt(stmt);
+    }
+    evidence.found
+}
+
+fn parameter_names(parameters: &ast::Parameters) -> Vec<String> {
+    parameters
+        .iter_non_variadic_params()
+        .map(|p| p.parameter.name.to_string())
+        .collect()
+}
+
+fn is_main_guard(test: &Expr) -> bool {
+    let Expr::Compare(compare) = test else { return false };
+    let is_name = |e: &Expr| matches!(e, Expr::Name(n) if n.id.as_str() == "__name__");
+    let is_main = |e: &Expr| matches!(e, Expr::StringLiteral(s) if s.value.to_str() == "__main__");
+    compare.comparators.len() == 1
+        && ((is_name(&compare.left) && is_main(&compare.comparators[0]))
+            || (is_main(&compare.left) && is_name(&compare.comparators[0])))
+}
+
+impl Analyzer<'_> {
+    /// Binds a `for` target (or comprehension target) iterating `iter` of type `ty`;
+    /// `zip(a, b)` and `enumerate(a)` unpack element-wise.
+    pub(super) fn bind_loop_target(&mut self, target: &Expr, iter: &Expr, ty: &Ty) {
+        if let (Expr::Call(call), Expr::Tuple(tuple)) = (iter, target) {
+            if let Expr::Name(name) = call.func.as_ref() {
+                let args = &call.arguments.args;
+                match name.id.as_str() {
+                    "zip" if args.len() == tuple.elts.len() => {
+                        for (elt, arg) in tuple.elts.iter().zip(args.iter()) {
+                            let arg_ty = self.quiet_expr(arg);
+                            self.bind(elt, &iterated(&arg_ty));
+                        }
+                        return;
+                    }
+                    "enumerate" if tuple.elts.len() == 2 && !args.is_empty() => {
+                        self.bind(&tuple.elts[0], &Ty::Host);
+                        let arg_ty = self.quiet_expr(&args[0]);
+                        self.bind(&tuple.elts[1], &iterated(&arg_ty));
+                        return;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Expr::Call(call) = iter {
+            if matches!(call.func.as_ref(), Expr::Name(n) if n.id.as_str() == "range") {
+                self.bind(target, &Ty::Host);
+                return;
+            }
+        }
+        self.bind(target, &iterated(ty));
+    }
+}
+
+/// The type of one element of an iterated value.
+fn iterated(ty: &Ty) -> Ty {
+    match ty {
+        Ty::Tensor { .. } => Ty::TENSOR,
+        Ty::HostTensor => Ty::HostTensor,
+        _ => Ty::UNKNOWN,
+    }
+}

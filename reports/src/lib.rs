@@ -1,0 +1,16 @@
+//! The d2h report: one schema (`d2h-report/1`) for the static auditor and the
+//! runtime pipeline, and one renderer per output format.
+//!
+//! A [`Report`] is plain data; [`render`] turns it into text, concise lines,
+//! JSON or a Markdown migration plan. Renderers write into a caller-supplied
+//! `io::Write`: this crate never prints.
+
+mod fingerprint;
+mod render;
+mod schema;
+mod sources;
+
+pub use fingerprint::{fingerprint, Fingerprinter};
+pub use render::{render, Format, RenderOptions};
+pub use schema::{FileError, Finding, LatencyStats, MemoryStats, Origin, Report, RuntimeStats, Summary, Tool, SCHEMA};
+pub use sources::SourceCache;

@@ -1,0 +1,186 @@
+//! The `d2h-report/1` schema, documented in `docs/report-schema.md`.
+
+use d2h_rules::{RuleId, Severity};
+use serde::{Deserialize, Serialize};
+
+/// The schema identifier written in every report.
+pub const SCHEMA: &str = "d2h-report/1";
+
+/// Where a report's findings come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// The static auditor: sites where a transfer can happen.
+    Static,
+    /// The runtime hooks: transfers that did happen, with counts.
+    Runtime,
+}
+
+/// The program that wrote the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+impl Tool {
+    /// This build of d2h.
+    pub fn d2h() -> Tool {
+        Tool {
+            name: "d2h".to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+/// Counts over the whole report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub total: usize,
+    pub critical: usize,
+    pub medium: usize,
+    pub low: usize,
+    pub files_scanned: usize,
+    pub files_with_errors: usize,
+}
+
+impl Summary {
+    pub fn count(&self, severity: Severity) -> usize {
+        match severity {
+            Severity::Critical => self.critical,
+            Severity::Medium => self.medium,
+            Severity::Low => self.low,
+        }
+    }
+}
+
+/// Runtime figures of one site (runtime reports only).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeStats {
+    /// How many times the site transferred.
+    pub count: u64,
+    /// Bytes moved in total.
+    pub bytes: u64,
+    /// Average count per frame over the frame phase (0 outside it).
+    pub per_frame: f64,
+    /// `setup`, `frame` or `teardown`.
+    pub phase: String,
+    /// Whether a logging guard was on when the transfer happened.
+    pub guarded: bool,
+}
+
+/// One site: a rule, a place, a severity and the reason for that severity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule: RuleId,
+    /// The rule's name, for readers of the JSON.
+    pub name: String,
+    pub severity: Severity,
+    /// Relative to the report's root, `/`-separated.
+    pub file: String,
+    /// 1-based.
+    pub line: u32,
+    /// 1-based, in characters.
+    pub column: u32,
+    pub end_line: u32,
+    pub end_column: u32,
+    /// The enclosing function (`Class.method`), or `<module>`.
+    pub symbol: String,
+    /// The source of the site, on one line.
+    pub code: String,
+    /// Why this severity, in words.
+    pub reason: String,
+    /// Stable across edits that move the site; see [`crate::fingerprint`].
+    pub fingerprint: String,
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<RuntimeStats>,
+}
+
+/// A file that could not be audited, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileError {
+    pub file: String,
+    pub message: String,
+}
+
+/// Host and device memory over the frames of a run (runtime reports only).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemoryStats {
+    pub host_allocations_per_frame: f64,
+    pub host_bytes_per_frame: f64,
+    pub large_host_buffers_in_frames: u64,
+    pub device_peak_bytes: u64,
+    pub device_growth_bytes: i64,
+}
+
+/// Per-frame latency percentiles in milliseconds (runtime reports only).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencyStats {
+    pub frames: u64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub mean_ms: f64,
+}
+
+/// A whole report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema: String,
+    pub origin: Origin,
+    pub tool: Tool,
+    /// The audited root (static) or the program's crate root (runtime).
+    pub root: String,
+    pub summary: Summary,
+    pub findings: Vec<Finding>,
+    pub errors: Vec<FileError>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryStats>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyStats>,
+}
+
+impl Report {
+    /// Builds a report: sorts findings (file, line, column, rule) and errors
+    /// (file), and computes the summary so it can never disagree with them.
+    pub fn new(
+        origin: Origin,
+        root: impl Into<String>,
+        mut findings: Vec<Finding>,
+        mut errors: Vec<FileError>,
+        files_scanned: usize,
+    ) -> Report {
+        findings.sort_by(|a, b| {
+            (&a.file, a.line, a.column, a.rule, a.end_line, a.end_column).cmp(&(
+                &b.file,
+                b.line,
+                b.column,
+                b.rule,
+                b.end_line,
+                b.end_column,
+            ))
+        });
+        errors.sort_by(|a, b| (&a.file, &a.message).cmp(&(&b.file, &b.message)));
+        let mut files_with_errors: Vec<&str> = errors.iter().map(|e| e.file.as_str()).collect();
+        files_with_errors.dedup();
+        let summary = Summary {
+            total: findings.len(),
+            critical: findings.iter().filter(|f| f.severity == Severity::Critical).count(),
+            medium: findings.iter().filter(|f| f.severity == Severity::Medium).count(),
+            low: findings.iter().filter(|f| f.severity == Severity::Low).count(),
+            files_scanned,
+            files_with_errors: files_with_errors.len(),
+        };
+        Report {
+            schema: SCHEMA.to_string(),
+            origin,
+            tool: Tool::d2h(),
+            root: root.into(),
+            summary,
+            findings,
+            errors,
+            memory: None,
+            latency: None,
+        }
+    }
+}

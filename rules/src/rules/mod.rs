@@ -1,0 +1,8 @@
+//! One file per rule; each file's doc comment is the rule's page.
+
+pub mod data_dependent_shape;
+pub mod explicit_copy;
+pub mod explicit_sync;
+pub mod host_format;
+pub mod host_library;
+pub mod scalar_read;

@@ -1,0 +1,197 @@
+//! `d2h audit`: run the static auditor, render the report, apply the CI gate.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+use d2h_auditor::{audit, AuditOptions};
+use d2h_reports::{Format, RenderOptions, Report};
+use d2h_rules::Severity;
+
+use crate::output::{use_color, write_report};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Text,
+    Concise,
+    Json,
+    Markdown,
+}
+
+impl From<FormatArg> for Format {
+    fn from(arg: FormatArg) -> Format {
+        match arg {
+            FormatArg::Text => Format::Text,
+            FormatArg::Concise => Format::Concise,
+            FormatArg::Json => Format::Json,
+            FormatArg::Markdown => Format::Markdown,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArg {
+    Critical,
+    Medium,
+    Low,
+}
+
+impl From<SeverityArg> for Severity {
+    fn from(arg: SeverityArg) -> Severity {
+        match arg {
+            SeverityArg::Critical => Severity::Critical,
+            SeverityArg::Medium => Severity::Medium,
+            SeverityArg::Low => Severity::Low,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Files or directories to audit [default: .]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Fail (exit 1) when a finding of this severity or worse exists.
+    /// Default: critical, unless --max-critical or --max-medium is given.
+    #[arg(long, value_enum)]
+    pub fail_on: Option<SeverityArg>,
+    /// Fail when there are more than N critical findings.
+    #[arg(long, value_name = "N")]
+    pub max_critical: Option<usize>,
+    /// Fail when there are more than N medium findings.
+    #[arg(long, value_name = "N")]
+    pub max_medium: Option<usize>,
+    /// Write nothing to standard output; the exit code and stderr still tell the verdict.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Never colour the output (NO_COLOR is honoured too).
+    #[arg(long)]
+    pub no_color: bool,
+    /// Worker threads [default: one per core].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// The CI gate: which counts make the audit fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gate {
+    pub fail_on: Option<Severity>,
+    pub max_critical: Option<usize>,
+    pub max_medium: Option<usize>,
+}
+
+impl Gate {
+    pub fn from_args(args: &AuditArgs) -> Gate {
+        let explicit_limits = args.max_critical.is_some() || args.max_medium.is_some();
+        let fail_on = match args.fail_on {
+            Some(severity) => Some(severity.into()),
+            None if explicit_limits => None,
+            None => Some(Severity::Critical),
+        };
+        Gate {
+            fail_on,
+            max_critical: args.max_critical,
+            max_medium: args.max_medium,
+        }
+    }
+
+    /// Why the report fails the gate, if it does.
+    pub fn violations(&self, report: &Report) -> Vec<String> {
+        let summary = &report.summary;
+        let mut reasons = Vec::new();
+        if let Some(threshold) = self.fail_on {
+            let count: usize = Severity::DESCENDING
+                .iter()
+                .filter(|s| **s >= threshold)
+                .map(|s| summary.count(*s))
+                .sum();
+            if count > 0 {
+                let scope = if threshold == Severity::Critical {
+                    "critical".to_string()
+                } else {
+                    format!("{threshold} or worse")
+                };
+                reasons.push(format!(
+                    "{count} {scope} finding{} (--fail-on {threshold})",
+                    plural(count)
+                ));
+            }
+        }
+        if let Some(max) = self.max_critical {
+            if summary.critical > max {
+                reasons.push(format!(
+                    "{} critical finding{}, more than --max-critical {max}",
+                    summary.critical,
+                    plural(summary.critical)
+                ));
+            }
+        }
+        if let Some(max) = self.max_medium {
+            if summary.medium > max {
+                reasons.push(format!(
+                    "{} medium finding{}, more than --max-medium {max}",
+                    summary.medium,
+                    plural(summary.medium)
+                ));
+            }
+        }
+        reasons
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+pub fn run(args: AuditArgs) -> Result<ExitCode> {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let missing: Vec<String> = paths
+        .iter()
+        .filter(|p| !p.exists())
+        .map(|p| p.display().to_string())
+        .collect();
+    let options = AuditOptions {
+        threads: args.threads,
+        ..AuditOptions::default()
+    };
+    let outcome = audit(&paths, &options)?;
+    let report = &outcome.report;
+
+    let to_file = args.output.is_some();
+    if !args.quiet || to_file {
+        let render_options = RenderOptions {
+            color: use_color(args.no_color, to_file),
+        };
+        write_report(
+            report,
+            args.format.into(),
+            render_options,
+            &outcome.sources,
+            args.output.as_deref(),
+        )?;
+    }
+    if !missing.is_empty() {
+        eprintln!("d2h: error: no such file or directory: {}", missing.join(", "));
+        return Ok(ExitCode::from(2));
+    }
+    let violations = Gate::from_args(&args).violations(report);
+    if violations.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!("d2h: gate failed: {}", violations.join("; "));
+    Ok(ExitCode::from(1))
+}

@@ -1,0 +1,314 @@
+//! `d2h pipeline run`: run the reference pipeline on a synthetic video (or an
+//! image), print latency, transfers per frame by rule and memory, and write
+//! the runtime report in the shared schema.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use d2h_pipeline::predictor::PredictorConfig;
+use d2h_pipeline::report::runtime_report;
+use d2h_pipeline::{
+    run, DeviceKind, FrameSource, Mode, Pipeline, PipelineConfig, PipelineError, RunOptions,
+    RunOutcome, StillImage, SyntheticVideo, WeightSource,
+};
+use d2h_reports::{Format, RenderOptions, Report, SourceCache};
+use d2h_rules::{RuleId, Severity};
+
+use crate::output::{use_color, write_report};
+
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    #[command(subcommand)]
+    pub command: PipelineCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PipelineCommand {
+    /// Run the pipeline, measure it and report its device-to-host transfers.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeviceArg {
+    Cpu,
+    Cuda,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    Resident,
+    Legacy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Text,
+    Concise,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArg {
+    Critical,
+    Medium,
+    Low,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Device to run on (`cuda` needs a build with the `cuda` feature).
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+    /// Frames to process.
+    #[arg(long, default_value_t = 50)]
+    pub frames: usize,
+    /// Frame side in pixels (a multiple of 16).
+    #[arg(long, default_value_t = 640)]
+    pub size: usize,
+    /// `resident` keeps the frame path on the device; `legacy` reproduces the
+    /// seed's pre-migration host copies.
+    #[arg(long, value_enum, default_value_t = ModeArg::Resident)]
+    pub mode: ModeArg,
+    /// A safetensors file with MobileSAM weights (candle-transformers names);
+    /// switches the predictor to the real MobileSAM configuration (TinyViT-5M,
+    /// 1024 input). Without it, weights are seeded random.
+    #[arg(long, value_name = "FILE")]
+    pub weights: Option<PathBuf>,
+    /// Seed of the random weights and of the synthetic video.
+    #[arg(long, default_value_t = d2h_pipeline::weights::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Use this image (binary PPM/PGM) as every frame instead of the synthetic video.
+    #[arg(long, value_name = "FILE")]
+    pub image: Option<PathBuf>,
+    /// Detailed logging: per-frame latency and detection counts read from the device.
+    #[arg(long)]
+    pub log_detailed: bool,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Fail (exit 1) when a finding of this severity or worse exists.
+    #[arg(long, value_enum)]
+    pub fail_on: Option<SeverityArg>,
+    /// Never colour the output (NO_COLOR is honoured too).
+    #[arg(long)]
+    pub no_color: bool,
+}
+
+impl From<FormatArg> for Format {
+    fn from(arg: FormatArg) -> Format {
+        match arg {
+            FormatArg::Text => Format::Text,
+            FormatArg::Concise => Format::Concise,
+            FormatArg::Json => Format::Json,
+            FormatArg::Markdown => Format::Markdown,
+        }
+    }
+}
+
+impl From<SeverityArg> for Severity {
+    fn from(arg: SeverityArg) -> Severity {
+        match arg {
+            SeverityArg::Critical => Severity::Critical,
+            SeverityArg::Medium => Severity::Medium,
+            SeverityArg::Low => Severity::Low,
+        }
+    }
+}
+
+pub fn run(args: PipelineArgs) -> Result<ExitCode> {
+    match args.command {
+        PipelineCommand::Run(args) => run_pipeline(args),
+    }
+}
+
+/// The workspace root the report's paths are relative to (for code frames).
+fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.canonicalize().unwrap_or_else(|_| manifest.to_path_buf())
+}
+
+fn config(args: &RunArgs) -> PipelineConfig {
+    let mut cfg = PipelineConfig::standard(args.size);
+    cfg.mode = match args.mode {
+        ModeArg::Resident => Mode::Resident,
+        ModeArg::Legacy => Mode::Legacy,
+    };
+    cfg.log_detailed = args.log_detailed;
+    cfg.weights = match &args.weights {
+        Some(path) => {
+            cfg.predictor = PredictorConfig::mobile_sam();
+            WeightSource::File(path.clone())
+        }
+        None => WeightSource::Seeded(args.seed),
+    };
+    cfg
+}
+
+fn run_pipeline(args: RunArgs) -> Result<ExitCode> {
+    if args.frames == 0 {
+        anyhow::bail!("--frames must be at least 1");
+    }
+    let device = match args.device {
+        DeviceArg::Cpu => DeviceKind::Cpu,
+        DeviceArg::Cuda => DeviceKind::Cuda,
+    }
+    .open()
+    .map_err(|err| match err {
+        PipelineError::CudaNotBuilt => anyhow::anyhow!(
+            "--device cuda: this d2h was built without CUDA support (rebuild with `--features cuda`)"
+        ),
+        other => anyhow::Error::new(other).context("cannot open the device"),
+    })?;
+    let cfg = config(&args);
+    let mut pipeline = Pipeline::new(cfg, &device).context("cannot build the pipeline")?;
+    let mut source: Box<dyn FrameSource> = match &args.image {
+        Some(path) => Box::new(StillImage::open(path, args.size, &device)?),
+        None => Box::new(SyntheticVideo::new(args.size, 6, args.seed, &device)?),
+    };
+    let outcome = run(&mut pipeline, source.as_mut(), RunOptions::frames(args.frames))?;
+
+    let root = workspace_root();
+    let memory = outcome.memory(device.is_cpu());
+    let report = runtime_report(
+        &pipeline.gate().records(),
+        pipeline.frames(),
+        &root.display().to_string(),
+        memory,
+        Some(outcome.latency()),
+    );
+    let sources = source_cache(&report, &root);
+    let to_file = args.output.is_some();
+    let options = RenderOptions {
+        color: use_color(args.no_color, to_file),
+    };
+    write_report(&report, args.format.into(), options, &sources, args.output.as_deref())?;
+    if args.format == FormatArg::Text && !to_file {
+        print_summary(&pipeline, &report, &outcome)?;
+    }
+    for warning in pipeline.gate().warnings() {
+        eprintln!("d2h: warning: {warning} ({} fallbacks)", pipeline.gate().fallbacks());
+    }
+    if !outcome.alloc_installed {
+        eprintln!("d2h: note: the counting allocator is not installed; no memory figures");
+    }
+    if let Some(threshold) = args.fail_on.map(Severity::from) {
+        let count: usize = Severity::DESCENDING
+            .iter()
+            .filter(|s| **s >= threshold)
+            .map(|s| report.summary.count(*s))
+            .sum();
+        if count > 0 {
+            eprintln!("d2h: gate failed: {count} finding(s) of severity {threshold} or worse (--fail-on {threshold})");
+            return Ok(ExitCode::from(1));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn source_cache(report: &Report, root: &Path) -> SourceCache {
+    let mut cache = SourceCache::new();
+    for finding in &report.findings {
+        if cache.contains(&finding.file) {
+            continue;
+        }
+        if let Ok(text) = std::fs::read_to_string(root.join(&finding.file)) {
+            cache.insert(finding.file.clone(), Arc::from(text));
+        }
+    }
+    cache
+}
+
+fn human_bytes(bytes: f64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes;
+    let mut unit = 0;
+    while value.abs() >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{value:.0} {}", units[unit])
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
+}
+
+/// The run's figures: latency, frame-phase transfers per frame by rule, memory.
+fn print_summary(pipeline: &Pipeline, report: &Report, outcome: &RunOutcome) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let cfg = pipeline.config();
+    let latency = outcome.latency();
+    let mut per_rule: BTreeMap<RuleId, (f64, u64)> = BTreeMap::new();
+    for finding in &report.findings {
+        if let Some(stats) = finding.runtime.as_ref().filter(|s| s.phase == "frame") {
+            let entry = per_rule.entry(finding.rule).or_default();
+            entry.0 += stats.per_frame;
+            entry.1 += stats.bytes;
+        }
+    }
+    let frames = pipeline.frames().max(1) as f64;
+    let result = (|| -> std::io::Result<()> {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "pipeline: {} mode, {} frames of {}x{} on {}, {} tracks started",
+            cfg.mode,
+            pipeline.frames(),
+            cfg.size,
+            cfg.size,
+            if pipeline.device().is_cpu() { "cpu" } else { "cuda" },
+            outcome.teardown.tracks_started
+        )?;
+        writeln!(
+            out,
+            "latency: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, mean {:.2} ms ({} frames after {} warm-up)",
+            latency.p50_ms, latency.p95_ms, latency.p99_ms, latency.mean_ms, latency.frames, outcome.warmup
+        )?;
+        if per_rule.is_empty() {
+            writeln!(out, "transfers per frame: none")?;
+        } else {
+            writeln!(out, "transfers per frame:")?;
+            for (rule, (per_frame, bytes)) in &per_rule {
+                writeln!(
+                    out,
+                    "  {} {:<14} {:>6.2} per frame, {} per frame",
+                    rule.code(),
+                    rule.name(),
+                    per_frame,
+                    human_bytes(*bytes as f64 / frames)
+                )?;
+            }
+        }
+        match &report.memory {
+            Some(m) => writeln!(
+                out,
+                "memory: {:.0} host allocations/frame ({} /frame), {} large staging buffers in frames, device peak {}, growth after warm-up {}",
+                m.host_allocations_per_frame,
+                human_bytes(m.host_bytes_per_frame),
+                m.large_host_buffers_in_frames,
+                human_bytes(m.device_peak_bytes as f64),
+                human_bytes(m.device_growth_bytes as f64)
+            )?,
+            None => writeln!(out, "memory: not measured")?,
+        }
+        writeln!(
+            out,
+            "findings: {} critical, {} medium, {} low",
+            report.summary.critical, report.summary.medium, report.summary.low
+        )
+    })();
+    match result {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
+}

@@ -1,0 +1,55 @@
+//! `d2h`: hunts device-to-host transfers and hidden syncs in ML code.
+//!
+//! The binary is thin: it parses arguments, calls the library crates, and is
+//! the only place that writes to the terminal or to files.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod commands;
+mod output;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "d2h",
+    version,
+    about = "Hunts device-to-host transfers and hidden syncs in ML code"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Audit Python sources for device-to-host transfers and syncs.
+    Audit(commands::audit::AuditArgs),
+    /// List the rule catalog.
+    Rules,
+    /// Print one rule's page (`d2h rule D2H003` or `d2h rule data-dependent-shape`).
+    Rule {
+        /// A rule code or name.
+        rule: String,
+    },
+}
+
+/// Exit codes: 0 when the gate holds, 1 when it fails, 2 on usage or I/O errors.
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Audit(args) => commands::audit::run(args),
+        Command::Rules => commands::rules::list(),
+        Command::Rule { rule } => commands::rules::show(&rule),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("d2h: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
