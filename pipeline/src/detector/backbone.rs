@@ -1,0 +1,39 @@
+//! A small convolutional backbone: four stride-2 3×3 convolutions with SiLU,
+//! taking a `(1, 3, S, S)` frame to a `(1, d_model, S/16, S/16)` feature map.
+
+use candle_core::{Module, Result, Tensor};
+use candle_nn::{Conv2d, Conv2dConfig, VarBuilder};
+
+/// The backbone's four stages.
+#[derive(Debug, Clone)]
+pub struct Backbone {
+    stages: Vec<Conv2d>,
+}
+
+impl Backbone {
+    /// Widths `w, 2w, 4w, d_model`.
+    pub fn new(width: usize, d_model: usize, vb: VarBuilder) -> Result<Self> {
+        let cfg = Conv2dConfig {
+            padding: 1,
+            stride: 2,
+            ..Default::default()
+        };
+        let channels = [3, width, 2 * width, 4 * width, d_model];
+        let stages = channels
+            .windows(2)
+            .enumerate()
+            .map(|(i, c)| candle_nn::conv2d(c[0], c[1], 3, cfg, vb.pp(format!("stages.{i}"))))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self { stages })
+    }
+}
+
+impl Module for Backbone {
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let mut xs = xs.clone();
+        for stage in &self.stages {
+            xs = stage.forward(&xs)?.silu()?;
+        }
+        Ok(xs)
+    }
+}

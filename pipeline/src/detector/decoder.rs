@@ -1,0 +1,159 @@
+//! A DETR-style transformer decoder: `N` learned queries attend to each other
+//! and to the backbone's feature map (with a fixed sine position encoding),
+//! then two heads give class logits and `cxcywh` boxes in `[0, 1]`.
+
+use candle_core::{Device, Module, Result, Tensor};
+use candle_nn::{layer_norm, linear, LayerNorm, Linear, VarBuilder};
+
+/// Multi-head attention with separate q/k/v/out projections.
+#[derive(Debug, Clone)]
+pub struct Attention {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    out: Linear,
+    heads: usize,
+}
+
+impl Attention {
+    pub fn new(dim: usize, heads: usize, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            q: linear(dim, dim, vb.pp("q_proj"))?,
+            k: linear(dim, dim, vb.pp("k_proj"))?,
+            v: linear(dim, dim, vb.pp("v_proj"))?,
+            out: linear(dim, dim, vb.pp("out_proj"))?,
+            heads,
+        })
+    }
+
+    fn split(&self, xs: &Tensor) -> Result<Tensor> {
+        let (b, n, c) = xs.dims3()?;
+        xs.reshape((b, n, self.heads, c / self.heads))?
+            .transpose(1, 2)?
+            .contiguous()
+    }
+
+    /// `q: (B, Nq, C)`, `k, v: (B, Nk, C)` → `(B, Nq, C)`.
+    pub fn forward(&self, q: &Tensor, k: &Tensor, v: &Tensor) -> Result<Tensor> {
+        let q = self.split(&self.q.forward(q)?)?;
+        let k = self.split(&self.k.forward(k)?)?;
+        let v = self.split(&self.v.forward(v)?)?;
+        let (b, h, n, c) = q.dims4()?;
+        let attn = (q.matmul(&k.t()?)? / (c as f64).sqrt())?;
+        let attn = candle_nn::ops::softmax_last_dim(&attn)?;
+        attn.matmul(&v)?
+            .transpose(1, 2)?
+            .reshape((b, n, h * c))?
+            .apply(&self.out)
+    }
+}
+
+/// Self-attention, cross-attention and an MLP, each with a residual and a post-norm.
+#[derive(Debug, Clone)]
+pub struct DecoderLayer {
+    self_attn: Attention,
+    norm1: LayerNorm,
+    cross_attn: Attention,
+    norm2: LayerNorm,
+    fc1: Linear,
+    fc2: Linear,
+    norm3: LayerNorm,
+}
+
+impl DecoderLayer {
+    pub fn new(dim: usize, heads: usize, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            self_attn: Attention::new(dim, heads, vb.pp("self_attn"))?,
+            norm1: layer_norm(dim, 1e-5, vb.pp("norm1"))?,
+            cross_attn: Attention::new(dim, heads, vb.pp("cross_attn"))?,
+            norm2: layer_norm(dim, 1e-5, vb.pp("norm2"))?,
+            fc1: linear(dim, 4 * dim, vb.pp("fc1"))?,
+            fc2: linear(4 * dim, dim, vb.pp("fc2"))?,
+            norm3: layer_norm(dim, 1e-5, vb.pp("norm3"))?,
+        })
+    }
+
+    /// `queries: (1, N, C)`, `memory`/`memory_pos: (1, HW, C)`.
+    pub fn forward(&self, queries: &Tensor, memory: &Tensor, memory_pos: &Tensor) -> Result<Tensor> {
+        let x = queries;
+        let x = self.norm1.forward(&(x + self.self_attn.forward(x, x, x)?)?)?;
+        let keys = (memory + memory_pos)?;
+        let x = self
+            .norm2
+            .forward(&(&x + self.cross_attn.forward(&x, &keys, memory)?)?)?;
+        let mlp = self.fc2.forward(&self.fc1.forward(&x)?.relu()?)?;
+        self.norm3.forward(&(x + mlp)?)
+    }
+}
+
+/// The decoder: learned queries, layers, class and box heads.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    queries: Tensor,
+    layers: Vec<DecoderLayer>,
+    class_head: Linear,
+    box_fc1: Linear,
+    box_fc2: Linear,
+    memory_pos: Tensor,
+}
+
+impl Decoder {
+    /// `grid` is the side of the feature map (`S/16`).
+    pub fn new(
+        d_model: usize,
+        heads: usize,
+        layers: usize,
+        queries: usize,
+        classes: usize,
+        grid: usize,
+        vb: VarBuilder,
+    ) -> Result<Self> {
+        let query_embed = vb.get_with_hints(
+            (queries, d_model),
+            "query_embed",
+            candle_nn::Init::Randn { mean: 0.0, stdev: 1.0 },
+        )?;
+        let layers = (0..layers)
+            .map(|i| DecoderLayer::new(d_model, heads, vb.pp(format!("layers.{i}"))))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            queries: query_embed.unsqueeze(0)?,
+            layers,
+            class_head: linear(d_model, classes, vb.pp("class_head"))?,
+            box_fc1: linear(d_model, d_model, vb.pp("box_head.0"))?,
+            box_fc2: linear(d_model, 4, vb.pp("box_head.1"))?,
+            memory_pos: sine_position_encoding(grid, d_model, vb.device())?.unsqueeze(0)?,
+        })
+    }
+
+    /// `features: (1, C, g, g)` → `(logits (1, N, classes), boxes (1, N, 4) cxcywh in [0, 1])`.
+    pub fn forward(&self, features: &Tensor) -> Result<(Tensor, Tensor)> {
+        let memory = features.flatten_from(2)?.transpose(1, 2)?.contiguous()?;
+        let mut x = self.queries.clone();
+        for layer in &self.layers {
+            x = layer.forward(&x, &memory, &self.memory_pos)?;
+        }
+        let logits = self.class_head.forward(&x)?;
+        let boxes = candle_nn::ops::sigmoid(&self.box_fc2.forward(&self.box_fc1.forward(&x)?.relu()?)?)?;
+        Ok((logits, boxes))
+    }
+}
+
+/// The 2-D sine position encoding of DETR for a `grid × grid` map, `(grid², dim)`.
+/// Computed once on the host at setup and uploaded.
+pub fn sine_position_encoding(grid: usize, dim: usize, device: &Device) -> Result<Tensor> {
+    let half = dim / 2;
+    let mut values = Vec::with_capacity(grid * grid * dim);
+    for y in 0..grid {
+        for x in 0..grid {
+            for (pos, width) in [(y, half), (x, dim - half)] {
+                for i in 0..width {
+                    let freq = 10000f64.powf((2 * (i / 2)) as f64 / width.max(1) as f64);
+                    let angle = (pos as f64 + 0.5) / grid as f64 * 2.0 * std::f64::consts::PI / freq;
+                    values.push(if i % 2 == 0 { angle.sin() } else { angle.cos() } as f32);
+                }
+            }
+        }
+    }
+    Tensor::from_vec(values, (grid * grid, dim), device)
+}

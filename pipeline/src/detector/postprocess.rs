@@ -1,0 +1,115 @@
+//! D-FINE-style postprocess, entirely on the device: sigmoid, top-k over
+//! queries × classes, `cxcywh` → `xyxy` in pixels, and the score threshold
+//! expressed as a validity mask over a fixed-size output. No host-side
+//! filtering, no data-dependent shapes: `K` detections come out every frame.
+//!
+//! [`PostProcess::forward_to_host`] is the legacy (pre-migration) variant: the
+//! same computation, then the arrays are copied to the host and filtered
+//! there, as `postprocess_dfine(return_gpu_tensor=False)` did in the seed.
+
+use candle_core::{DType, Device, Result, Tensor, D};
+
+use crate::transfer::Gate;
+
+/// `K` detections, all on the device.
+#[derive(Debug, Clone)]
+pub struct Detections {
+    /// `(K, 4)` f32, `x1, y1, x2, y2` in pixels.
+    pub boxes: Tensor,
+    /// `(K,)` f32, sigmoid scores, descending.
+    pub scores: Tensor,
+    /// `(K,)` u32 class ids.
+    pub labels: Tensor,
+    /// `(K,)` u8, 1 where the score passes the threshold.
+    pub valid: Tensor,
+}
+
+/// The legacy postprocess's output: host arrays.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostDetections {
+    pub boxes: Vec<Vec<f32>>,
+    pub scores: Vec<f32>,
+    pub labels: Vec<u32>,
+    pub valid: Vec<u8>,
+}
+
+impl HostDetections {
+    /// Uploads the arrays back to `device` (what the legacy code did before the predictor).
+    pub fn upload(&self, device: &Device) -> Result<Detections> {
+        let k = self.scores.len();
+        let flat: Vec<f32> = self.boxes.iter().flatten().copied().collect();
+        Ok(Detections {
+            boxes: Tensor::from_vec(flat, (k, 4), device)?,
+            scores: Tensor::from_slice(&self.scores, k, device)?,
+            labels: Tensor::from_slice(&self.labels, k, device)?,
+            valid: Tensor::from_slice(&self.valid, k, device)?,
+        })
+    }
+}
+
+/// The postprocess's parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PostProcess {
+    /// `K`: detections kept per frame.
+    pub top_k: usize,
+    /// Scores below this are marked invalid.
+    pub score_threshold: f32,
+    /// The frame's width and height in pixels (boxes are scaled to them).
+    pub width: usize,
+    pub height: usize,
+}
+
+impl PostProcess {
+    /// `logits: (1, N, C)`, `boxes: (1, N, 4)` cxcywh in `[0, 1]` → [`Detections`].
+    pub fn forward(&self, logits: &Tensor, boxes: &Tensor) -> Result<Detections> {
+        let (_, queries, classes) = logits.dims3()?;
+        if self.top_k > queries * classes {
+            candle_core::bail!("top_k {} exceeds queries × classes ({queries} × {classes})", self.top_k)
+        }
+        let scores = candle_nn::ops::sigmoid(&logits.flatten_all()?)?;
+        let order = scores.arg_sort_last_dim(false)?.narrow(0, 0, self.top_k)?;
+        let top_scores = scores.gather(&order, 0)?;
+        // index = query * C + class; recover both with exact f32 arithmetic.
+        let index = order.to_dtype(DType::F32)?;
+        let query = ((&index + 0.5)? / classes as f64)?.floor()?;
+        let labels = (&index - (&query * classes as f64)?)?.to_dtype(DType::U32)?;
+        let picked = boxes.squeeze(0)?.index_select(&query.to_dtype(DType::U32)?, 0)?;
+        let cx = picked.narrow(D::Minus1, 0, 1)?;
+        let cy = picked.narrow(D::Minus1, 1, 1)?;
+        let half_w = (picked.narrow(D::Minus1, 2, 1)? * 0.5)?;
+        let half_h = (picked.narrow(D::Minus1, 3, 1)? * 0.5)?;
+        let (w, h) = (self.width as f64, self.height as f64);
+        let xyxy = Tensor::cat(
+            &[
+                ((&cx - &half_w)? * w)?,
+                ((&cy - &half_h)? * h)?,
+                ((&cx + &half_w)? * w)?,
+                ((&cy + &half_h)? * h)?,
+            ],
+            D::Minus1,
+        )?;
+        let valid = top_scores.ge(self.score_threshold)?;
+        Ok(Detections {
+            boxes: xyxy,
+            scores: top_scores,
+            labels,
+            valid,
+        })
+    }
+
+    /// Legacy: computes the top-k, copies it to the host and filters there.
+    pub fn forward_to_host(&self, gate: &Gate, logits: &Tensor, boxes: &Tensor) -> crate::Result<HostDetections> {
+        const SYMBOL: &str = "PostProcess::forward_to_host";
+        let device = self.forward(logits, boxes)?;
+        let boxes = gate.to_vec2::<f32>(&device.boxes, SYMBOL, "boxes")?; // d2h-site: legacy-postprocess-boxes
+        let scores = gate.to_vec1::<f32>(&device.scores, SYMBOL, "scores")?; // d2h-site: legacy-postprocess-scores
+        let labels = gate.to_vec1::<u32>(&device.labels, SYMBOL, "labels")?; // d2h-site: legacy-postprocess-labels
+        let valid = scores.iter().map(|&s| u8::from(s >= self.score_threshold)).collect();
+        Ok(HostDetections {
+            boxes,
+            scores,
+            labels,
+            valid,
+        })
+    }
+}

@@ -1,0 +1,49 @@
+//! The crate's error type. Nothing in the pipeline panics on bad input: a
+//! frame of the wrong shape, dtype or device, a bad configuration, an unreadable
+//! image or weights file all come back as a [`PipelineError`].
+
+use candle_core::DType;
+
+/// Everything that can go wrong building or running the pipeline.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The frame is not `(1, 3, size, size)`.
+    #[error("frame must be a (1, 3, {size}, {size}) tensor, got {got:?}")]
+    FrameShape { size: usize, got: Vec<usize> },
+    /// The frame is not `f32`.
+    #[error("frame must be f32, got {0:?}")]
+    FrameDType(DType),
+    /// The frame lives on another device than the pipeline.
+    #[error("frame is on {got}, the pipeline runs on {expected}")]
+    FrameDevice { expected: String, got: String },
+    /// A configuration that cannot work (sizes, counts).
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// `--device cuda` in a build without the `cuda` feature.
+    #[error("this build has no CUDA support (rebuild with the `cuda` feature)")]
+    CudaNotBuilt,
+    /// A weights file that cannot be used.
+    #[error("weights {path}: {message}")]
+    Weights { path: String, message: String },
+    /// An image file that cannot be decoded.
+    #[error("image {path}: {message}")]
+    Image { path: String, message: String },
+    /// An error from candle (shape mismatches inside the model, device errors).
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+    /// A file that cannot be read or written.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// `Result` with [`PipelineError`].
+pub type Result<T, E = PipelineError> = std::result::Result<T, E>;
+
+/// A short name for a device, for messages.
+pub(crate) fn device_name(device: &candle_core::Device) -> String {
+    match device.location() {
+        candle_core::DeviceLocation::Cpu => "cpu".to_string(),
+        candle_core::DeviceLocation::Cuda { gpu_id } => format!("cuda:{gpu_id}"),
+        candle_core::DeviceLocation::Metal { gpu_id } => format!("metal:{gpu_id}"),
+    }
+}

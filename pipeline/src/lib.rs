@@ -1,0 +1,78 @@
+//! d2h-pipeline: a detection → segmentation → tracking reference pipeline in
+//! candle whose frame path stays on the device, and proves it at run time.
+//!
+//! * [`Pipeline::process_frame`] takes a `(1, 3, S, S)` frame and returns a
+//!   [`ResultPacket`] of device tensors: a DETR-style [`detector`] with a
+//!   D-FINE-style on-device postprocess, a MobileSAM [`predictor`] assembled
+//!   from candle-transformers' `segment_anything` parts and fed box prompts as
+//!   device tensors, and a [`matcher`] doing exact linear assignment and track
+//!   birth/death on the device.
+//! * Every device-to-host read goes through the [`transfer`] gate, which
+//!   records it under the `rules` crate's catalog (explicit copy, scalar read,
+//!   explicit sync) with its call site, bytes, [`Phase`] and guard; [`report`]
+//!   turns the records into the shared `d2h-report/1` schema.
+//! * [`alloc::CountingAlloc`] is a global allocator wrapper counting host
+//!   allocations per phase and the live/peak tally; programs opt in.
+//! * [`Mode::Legacy`] reproduces the seed's pre-migration host copies so the
+//!   two modes can be compared on the same frames.
+//!
+//! The library returns data and never prints; the `d2h pipeline run` command
+//! prints. Without the `cuda` feature it runs on candle's CPU device, where the
+//! gate counts what would be transfers on a GPU.
+
+pub mod alloc;
+pub mod config;
+pub mod detector;
+mod error;
+pub mod matcher;
+pub mod modes;
+pub mod orchestrator;
+mod phase;
+pub mod predictor;
+pub mod report;
+pub mod runner;
+pub mod source;
+pub mod transfer;
+pub mod weights;
+
+pub use config::PipelineConfig;
+pub use error::{PipelineError, Result};
+pub use modes::Mode;
+pub use orchestrator::{FrameLog, Pipeline, ResultPacket, Teardown};
+pub use phase::Phase;
+pub use runner::{run, RunOptions, RunOutcome};
+pub use source::{FrameSource, StillImage, SyntheticVideo};
+pub use weights::{WeightSource, Weights};
+
+use candle_core::Device;
+
+/// The devices `d2h pipeline run --device` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceKind {
+    Cpu,
+    Cuda,
+}
+
+impl DeviceKind {
+    /// Opens the device. `Cuda` fails with [`PipelineError::CudaNotBuilt`]
+    /// unless the crate was built with the `cuda` feature.
+    pub fn open(self) -> Result<Device> {
+        match self {
+            DeviceKind::Cpu => Ok(Device::Cpu),
+            DeviceKind::Cuda => open_cuda(),
+        }
+    }
+}
+
+#[cfg(feature = "cuda")]
+fn open_cuda() -> Result<Device> {
+    Ok(Device::new_cuda(0)?)
+}
+
+#[cfg(not(feature = "cuda"))]
+fn open_cuda() -> Result<Device> {
+    Err(PipelineError::CudaNotBuilt)
+}
+
+/// Whether this build has the `cuda` feature.
+pub const CUDA_BUILT: bool = cfg!(feature = "cuda");

@@ -1,0 +1,252 @@
+//! Tracking by linear assignment between this frame's detections and a fixed
+//! set of track slots, on the pipeline's device.
+//!
+//! The [`cost`] matrix and the track update (matched tracks take their
+//! detection's box and class, unmatched ones age and die after `max_age`
+//! frames, unmatched valid detections are born into free slots in order) are
+//! candle ops over fixed-size tensors; the assignment itself is the exact
+//! [`lsa::AssignOp`]. Nothing reads the device from the host.
+//!
+//! When the device has no kernel for the assignment (CUDA, until the GPU
+//! issue) or the fallback is forced, [`Tracker::update`] takes an emergency
+//! fallback: the cost matrix is copied to the host through the gate's
+//! fallback reader, solved there, and the result uploaded. It is counted and
+//! warned about. [`Tracker::update_to_host`] is the legacy (pre-migration)
+//! path: matching on the host every frame.
+
+pub mod cost;
+pub mod lsa;
+pub mod reference;
+
+use candle_core::{DType, Device, Tensor};
+
+use crate::detector::Detections;
+use crate::transfer::Gate;
+use crate::Result;
+
+pub use cost::FORBIDDEN;
+pub use lsa::AssignOp;
+
+/// Tracking parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrackerConfig {
+    /// `T`: track slots.
+    pub max_tracks: usize,
+    /// Pairs with a lower IoU are never matched.
+    pub iou_gate: f32,
+    /// Added to the cost when the classes differ.
+    pub class_weight: f32,
+    /// Frames a track survives unmatched.
+    pub max_age: u32,
+    /// Always take the host fallback (for tests of that path).
+    pub force_host_fallback: bool,
+}
+
+impl TrackerConfig {
+    /// `max_tracks` slots with the default gate, class weight and age.
+    pub fn with_slots(max_tracks: usize) -> Self {
+        TrackerConfig {
+            max_tracks,
+            iou_gate: 0.1,
+            class_weight: 0.5,
+            max_age: 5,
+            force_host_fallback: false,
+        }
+    }
+}
+
+/// The track slots, on the device.
+#[derive(Debug, Clone)]
+pub struct TrackState {
+    /// `(T, 4)` f32 xyxy.
+    pub boxes: Tensor,
+    /// `(T,)` f32 class ids.
+    pub labels: Tensor,
+    /// `(T,)` f32 track ids (exact integers).
+    pub ids: Tensor,
+    /// `(T,)` f32 0/1.
+    pub alive: Tensor,
+    /// `(T,)` f32 frames since last matched.
+    pub misses: Tensor,
+    /// `(1,)` f32: the next id to hand out.
+    pub next_id: Tensor,
+}
+
+impl TrackState {
+    fn empty(slots: usize, device: &Device) -> candle_core::Result<Self> {
+        let zeros = || Tensor::zeros(slots, DType::F32, device);
+        Ok(TrackState {
+            boxes: Tensor::zeros((slots, 4), DType::F32, device)?,
+            labels: zeros()?,
+            ids: zeros()?,
+            alive: zeros()?,
+            misses: zeros()?,
+            next_id: Tensor::zeros(1, DType::F32, device)?,
+        })
+    }
+}
+
+/// The tracker.
+#[derive(Debug, Clone)]
+pub struct Tracker {
+    cfg: TrackerConfig,
+    state: TrackState,
+    /// `(1, T)` i64 slot indices, compared against assignments.
+    slot_index: Tensor,
+    device: Device,
+}
+
+/// `w * new + (1 - w) * old`, `w: (T,)` broadcast over `new`'s trailing dims.
+fn blend(w: &Tensor, new: &Tensor, old: &Tensor) -> candle_core::Result<Tensor> {
+    let w = if new.rank() == 2 { w.unsqueeze(1)? } else { w.clone() };
+    new.broadcast_mul(&w)?.add(&old.broadcast_mul(&(1.0 - &w)?)?)
+}
+
+impl Tracker {
+    pub fn new(cfg: TrackerConfig, device: &Device) -> Result<Self> {
+        if cfg.max_tracks == 0 {
+            return Err(crate::PipelineError::Config(
+                "tracker needs at least one slot".to_string(),
+            ));
+        }
+        Ok(Tracker {
+            cfg,
+            state: TrackState::empty(cfg.max_tracks, device)?,
+            slot_index: Tensor::arange(0i64, cfg.max_tracks as i64, device)?.unsqueeze(0)?,
+            device: device.clone(),
+        })
+    }
+
+    /// The current track slots.
+    pub fn state(&self) -> &TrackState {
+        &self.state
+    }
+
+    /// The gated cost matrix between `dets` and the slots, `(K, T)`.
+    pub fn cost(&self, dets: &Detections) -> candle_core::Result<Tensor> {
+        cost::cost_matrix(
+            &dets.boxes,
+            &dets.labels.to_dtype(DType::F32)?,
+            &dets.valid.to_dtype(DType::F32)?,
+            &self.state.boxes,
+            &self.state.labels,
+            &self.state.alive,
+            self.cfg.iou_gate,
+            self.cfg.class_weight,
+        )
+    }
+
+    fn upload_assignment(&self, assignment: &[Option<usize>], cost: &[Vec<f32>]) -> candle_core::Result<Tensor> {
+        let values: Vec<i64> = assignment
+            .iter()
+            .enumerate()
+            .map(|(r, c)| match c {
+                Some(c) if cost[r][*c] < FORBIDDEN => *c as i64,
+                _ => -1,
+            })
+            .collect();
+        let n = values.len();
+        Tensor::from_vec(values, n, &self.device)
+    }
+
+    fn solve_host(&self, cost: &[Vec<f32>]) -> candle_core::Result<Tensor> {
+        let rows = cost.len();
+        let cols = cost.first().map_or(0, Vec::len);
+        let flat: Vec<f32> = cost.iter().flatten().copied().collect();
+        self.upload_assignment(&lsa::solve(&flat, rows, cols), cost)
+    }
+
+    /// Matches `dets` to the tracks on the device and updates them; returns
+    /// each detection's track id, `(K,)` i64, -1 for none.
+    pub fn update(&mut self, gate: &Gate, dets: &Detections) -> Result<Tensor> {
+        const SYMBOL: &str = "Tracker::update";
+        let cost = self.cost(dets)?;
+        let device_result = if self.cfg.force_host_fallback {
+            Err(candle_core::Error::Msg(
+                "host fallback forced by the configuration".to_string(),
+            ))
+        } else {
+            cost.apply_op1_no_bwd(&AssignOp { forbidden: FORBIDDEN })
+        };
+        let assignment = match device_result {
+            Ok(assignment) => assignment,
+            Err(e) => {
+                let reader = gate.fallback(format!(
+                    "linear assignment fell back to the host ({e}); results are exact but each frame pays a copy"
+                ));
+                let host = reader.to_vec2::<f32>(&cost, SYMBOL, "cost matrix")?; // d2h-site: fallback-matcher-cost
+                self.solve_host(&host)?
+            }
+        };
+        Ok(self.apply(dets, &assignment)?)
+    }
+
+    /// Legacy: the cost matrix and the assignments go through the host every frame.
+    pub fn update_to_host(&mut self, gate: &Gate, dets: &Detections) -> Result<Tensor> {
+        const SYMBOL: &str = "Tracker::update_to_host";
+        let cost = self.cost(dets)?;
+        let host = gate.to_vec2::<f32>(&cost, SYMBOL, "cost matrix")?; // d2h-site: legacy-matcher-cost
+        let assignment = self.solve_host(&host)?;
+        let ids = self.apply(dets, &assignment)?;
+        let host_ids = gate.to_vec1::<i64>(&ids, SYMBOL, "track ids")?; // d2h-site: legacy-matcher-ids
+        let n = host_ids.len();
+        Ok(Tensor::from_vec(host_ids, n, &self.device)?)
+    }
+
+    /// The track update for `assignment: (K,)` i64 (slot or -1), all device ops.
+    fn apply(&mut self, dets: &Detections, assignment: &Tensor) -> candle_core::Result<Tensor> {
+        let s = &self.state;
+        let det_labels = dets.labels.to_dtype(DType::F32)?;
+        let det_valid = dets.valid.to_dtype(DType::F32)?;
+        // Matches: m[k, t] = 1 when detection k took slot t.
+        let m = assignment
+            .unsqueeze(1)?
+            .broadcast_eq(&self.slot_index)?
+            .to_dtype(DType::F32)?;
+        let matched_t = m.sum(0)?;
+        let matched_k = m.sum(1)?;
+        let mt = m.t()?.contiguous()?;
+        let boxes = blend(&matched_t, &mt.matmul(&dets.boxes)?, &s.boxes)?;
+        let labels = blend(
+            &matched_t,
+            &mt.matmul(&det_labels.unsqueeze(1)?)?.squeeze(1)?,
+            &s.labels,
+        )?;
+        let misses = ((&s.misses + 1.0)? * (1.0 - &matched_t)?)?;
+        let alive = (&s.alive * misses.le(f64::from(self.cfg.max_age))?.to_dtype(DType::F32)?)?;
+        // Births: the r-th unmatched valid detection takes the r-th free slot.
+        let unborn = (&det_valid * (1.0 - &matched_k)?)?;
+        let free = (1.0 - &alive)?;
+        let rank_k = (unborn.cumsum(0)? - 1.0)?;
+        let rank_t = (free.cumsum(0)? - 1.0)?;
+        let b = rank_k
+            .unsqueeze(1)?
+            .broadcast_eq(&rank_t.unsqueeze(0)?)?
+            .to_dtype(DType::F32)?
+            .broadcast_mul(&unborn.unsqueeze(1)?)?
+            .broadcast_mul(&free.unsqueeze(0)?)?;
+        let born_t = b.sum(0)?;
+        let born_k = b.sum(1)?;
+        let bt = b.t()?.contiguous()?;
+        let new_ids = rank_k.broadcast_add(&s.next_id)?;
+        let boxes = blend(&born_t, &bt.matmul(&dets.boxes)?, &boxes)?;
+        let labels = blend(&born_t, &bt.matmul(&det_labels.unsqueeze(1)?)?.squeeze(1)?, &labels)?;
+        let ids = blend(&born_t, &bt.matmul(&new_ids.unsqueeze(1)?)?.squeeze(1)?, &s.ids)?;
+        let alive = (alive + &born_t)?;
+        let misses = (misses * (1.0 - &born_t)?)?;
+        let next_id = (&s.next_id + born_k.sum_keepdim(0)?)?;
+        // Each detection's id: its matched or newborn slot's, else -1.
+        let has = (&matched_k + &born_k)?;
+        let det_ids = (&m + &b)?.matmul(&ids.unsqueeze(1)?)?.squeeze(1)?;
+        let det_ids = ((det_ids * &has)? + (&has - 1.0)?)?;
+        self.state = TrackState {
+            boxes,
+            labels,
+            ids,
+            alive,
+            misses,
+            next_id,
+        };
+        det_ids.to_dtype(DType::I64)
+    }
+}

@@ -1,0 +1,265 @@
+//! The orchestrator: [`Pipeline::process_frame`] runs detector →
+//! postprocess → predictor → matcher and returns a [`ResultPacket`] of device
+//! tensors.
+//!
+//! In resident mode nothing is read back unless detailed logging is on, and
+//! then only through the gate's logging guard (a synchronisation for the
+//! latency and one scalar for the detection count). The emergency fallback of
+//! the matcher is counted and warned about by the gate. In legacy mode the
+//! seed's pre-migration host copies happen at their places (see
+//! [`crate::modes`]).
+
+use std::path::Path;
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor};
+
+use crate::config::PipelineConfig;
+use crate::detector::{Detections, Detector};
+use crate::error::{device_name, PipelineError, Result};
+use crate::matcher::Tracker;
+use crate::modes::Mode;
+use crate::phase::Phase;
+use crate::predictor::{Predictions, Predictor};
+use crate::transfer::Gate;
+use crate::weights::Weights;
+
+/// One frame's results, all on the pipeline's device. `K` rows, fixed.
+#[derive(Debug, Clone)]
+pub struct ResultPacket {
+    /// `(K, 4)` f32 xyxy pixels.
+    pub boxes: Tensor,
+    /// `(K,)` f32.
+    pub scores: Tensor,
+    /// `(K,)` u32.
+    pub labels: Tensor,
+    /// `(K, H, W)` u8.
+    pub masks: Tensor,
+    /// `(K,)` i64, -1 where no track.
+    pub track_ids: Tensor,
+    /// `(K,)` u8, 1 for detections above the score threshold.
+    pub valid: Tensor,
+}
+
+impl ResultPacket {
+    /// Every tensor with its field name.
+    pub fn tensors(&self) -> [(&'static str, &Tensor); 6] {
+        [
+            ("boxes", &self.boxes),
+            ("scores", &self.scores),
+            ("labels", &self.labels),
+            ("masks", &self.masks),
+            ("track_ids", &self.track_ids),
+            ("valid", &self.valid),
+        ]
+    }
+
+    /// Whether every tensor lives on `device`.
+    pub fn is_on(&self, device: &Device) -> bool {
+        self.tensors().iter().all(|(_, t)| t.device().same_device(device))
+    }
+}
+
+/// A detailed-logging entry (only produced when detailed logging is on).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameLog {
+    /// 0-based frame index.
+    pub frame: u64,
+    /// Wall-clock latency of the frame after synchronising the device.
+    pub latency_ms: f64,
+    /// Valid detections.
+    pub detections: u32,
+}
+
+/// What the teardown reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Teardown {
+    /// Track ids handed out over the run.
+    pub tracks_started: u64,
+}
+
+/// The pipeline.
+#[derive(Debug)]
+pub struct Pipeline {
+    cfg: PipelineConfig,
+    device: Device,
+    gate: Gate,
+    weights: Weights,
+    detector: Detector,
+    predictor: Predictor,
+    tracker: Tracker,
+    frames: u64,
+    logs: Vec<FrameLog>,
+}
+
+impl Pipeline {
+    /// Builds the pipeline on `device` (the setup phase).
+    pub fn new(cfg: PipelineConfig, device: &Device) -> Result<Pipeline> {
+        cfg.validate()?;
+        let gate = Gate::new();
+        gate.set_logging(cfg.log_detailed);
+        let _setup = gate.enter(Phase::Setup);
+        let weights = Weights::open(&cfg.weights, device)?;
+        let vb = weights.var_builder();
+        let detector = Detector::new(&cfg.detector, cfg.size, vb.pp("detector"))?;
+        let predictor = Predictor::new(&cfg.predictor, cfg.size, vb.clone())?;
+        let tracker = Tracker::new(cfg.tracker, device)?;
+        drop(_setup);
+        Ok(Pipeline {
+            cfg,
+            device: device.clone(),
+            gate,
+            weights,
+            detector,
+            predictor,
+            tracker,
+            frames: 0,
+            logs: Vec::new(),
+        })
+    }
+
+    pub fn config(&self) -> &PipelineConfig {
+        &self.cfg
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// The transfer gate every read of this pipeline goes through.
+    pub fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    pub fn weights(&self) -> &Weights {
+        &self.weights
+    }
+
+    pub fn tracker(&self) -> &Tracker {
+        &self.tracker
+    }
+
+    /// Frames processed so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// The detailed-logging entries so far (drained).
+    pub fn take_logs(&mut self) -> Vec<FrameLog> {
+        std::mem::take(&mut self.logs)
+    }
+
+    fn check_frame(&self, frame: &Tensor) -> Result<()> {
+        let size = self.cfg.size;
+        if frame.dims() != [1, 3, size, size] {
+            return Err(PipelineError::FrameShape {
+                size,
+                got: frame.dims().to_vec(),
+            });
+        }
+        if frame.dtype() != DType::F32 {
+            return Err(PipelineError::FrameDType(frame.dtype()));
+        }
+        if !frame.device().same_device(&self.device) {
+            return Err(PipelineError::FrameDevice {
+                expected: device_name(&self.device),
+                got: device_name(frame.device()),
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs one `(1, 3, S, S)` f32 frame through the pipeline.
+    pub fn process_frame(&mut self, frame: &Tensor) -> Result<ResultPacket> {
+        self.check_frame(frame)?;
+        let _frame = self.gate.enter(Phase::Frame);
+        let start = Instant::now();
+        let packet = match self.cfg.mode {
+            Mode::Resident => self.resident(frame)?,
+            Mode::Legacy => self.legacy(frame, start)?,
+        };
+        if self.cfg.mode == Mode::Resident {
+            if let Some(log) = self.gate.logging() {
+                const SYMBOL: &str = "Pipeline::process_frame";
+                log.synchronize(&self.device, SYMBOL, "frame latency")?; // d2h-site: guarded-sync
+                let latency_ms = start.elapsed().as_secs_f64() * 1e3;
+                let count = packet.valid.to_dtype(DType::F32)?.sum_all()?;
+                let detections = log.to_scalar::<f32>(&count, SYMBOL, "valid detections")?; // d2h-site: guarded-count
+                self.logs.push(FrameLog {
+                    frame: self.frames,
+                    latency_ms,
+                    detections: detections as u32,
+                });
+            }
+        }
+        self.frames += 1;
+        Ok(packet)
+    }
+
+    fn packet(dets: Detections, preds: Predictions, track_ids: Tensor) -> ResultPacket {
+        ResultPacket {
+            boxes: dets.boxes,
+            scores: dets.scores,
+            labels: dets.labels,
+            masks: preds.masks,
+            track_ids,
+            valid: dets.valid,
+        }
+    }
+
+    fn resident(&mut self, frame: &Tensor) -> Result<ResultPacket> {
+        let (logits, boxes) = self.detector.forward(frame)?;
+        let dets = self.detector.postprocess().forward(&logits, &boxes)?;
+        let preds = self.predictor.forward(frame, &dets.boxes)?;
+        let track_ids = self.tracker.update(&self.gate, &dets)?;
+        Ok(Self::packet(dets, preds, track_ids))
+    }
+
+    fn legacy(&mut self, frame: &Tensor, start: Instant) -> Result<ResultPacket> {
+        const SYMBOL: &str = "Pipeline::legacy";
+        let gate = &self.gate;
+        let (logits, boxes) = self.detector.forward(frame)?;
+        let host_dets = self.detector.postprocess().forward_to_host(gate, &logits, &boxes)?;
+        let dets = host_dets.upload(&self.device)?;
+        let host_preds = self.predictor.forward_to_host(gate, frame, &dets.boxes)?;
+        let preds = host_preds.upload(&self.device)?;
+        let track_ids = self.tracker.update_to_host(gate, &dets)?;
+        // The seed logged latency with `.item()` every frame, and copied a
+        // debug tensor, whether or not anyone read the log.
+        gate.synchronize(&self.device, SYMBOL, "frame latency")?; // d2h-site: legacy-sync
+        let latency_ms = start.elapsed().as_secs_f64() * 1e3;
+        let count = dets.valid.to_dtype(DType::F32)?.sum_all()?;
+        let detections = gate.to_scalar::<f32>(&count, SYMBOL, "valid detections")?; // d2h-site: legacy-item
+        let _debug = gate.to_vec1::<f32>(&dets.scores, SYMBOL, "debug scores")?; // d2h-site: legacy-debug
+        if self.cfg.log_detailed {
+            self.logs.push(FrameLog {
+                frame: self.frames,
+                latency_ms,
+                detections: detections as u32,
+            });
+        }
+        Ok(Self::packet(dets, preds, track_ids))
+    }
+
+    /// The teardown phase: reads how many tracks the run started.
+    pub fn teardown(&mut self) -> Result<Teardown> {
+        let _teardown = self.gate.enter(Phase::Teardown);
+        let next = self.tracker.state().next_id.sum_all()?;
+        let started = self
+            .gate
+            .to_scalar::<f32>(&next, "Pipeline::teardown", "tracks started")?; // d2h-site: teardown-tracks
+        Ok(Teardown {
+            tracks_started: started.max(0.0) as u64,
+        })
+    }
+
+    /// Writes every weight this pipeline uses to a safetensors file (teardown
+    /// phase; reloadable with [`crate::WeightSource::File`]).
+    pub fn save_weights(&self, path: &Path) -> Result<()> {
+        let _teardown = self.gate.enter(Phase::Teardown);
+        let tensors = self.weights.tensors();
+        self.gate
+            .save_safetensors(&tensors, path, "Pipeline::save_weights", "weights")?;
+        Ok(())
+    }
+}

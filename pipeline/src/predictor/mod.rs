@@ -1,0 +1,288 @@
+//! MobileSAM assembled from candle-transformers' `segment_anything` parts: an
+//! image [`encoder`], the `PromptEncoder` and the `MaskDecoder`, fed box
+//! prompts as device tensors straight from the detector. (candle's
+//! `Sam::forward` takes host points, so the parts are assembled here instead.)
+//!
+//! [`PredictorConfig::mobile_sam`] is the real MobileSAM (TinyViT-5M, 1024
+//! input, 256-wide prompt embedding) that `--weights` checkpoints load into;
+//! frames of any size are resized to 1024 and boxes scaled to match.
+//! [`PredictorConfig::compact`] keeps the prompt encoder and mask decoder but
+//! swaps the encoder for a small CNN at the frame's own size with a narrow
+//! embedding, so that CPU runs stay fast: with `--size 640` it encodes the
+//! 640 × 640 frame into a `(1, 32, 40, 40)` embedding and the low-res masks
+//! are 160 × 160.
+
+pub mod encoder;
+
+use candle_core::{DType, Device, Module, Result, Tensor, D};
+use candle_nn::VarBuilder;
+use candle_transformers::models::segment_anything::mask_decoder::MaskDecoder;
+use candle_transformers::models::segment_anything::prompt_encoder::PromptEncoder;
+
+pub use encoder::{CompactEncoder, ImageEncoder};
+
+use crate::transfer::Gate;
+
+/// Which image encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncoderKind {
+    /// MobileSAM's TinyViT-5M; needs `image_size == 1024` and `embed_dim == 256`.
+    TinyVit5m,
+    /// [`CompactEncoder`] with these widths.
+    Compact([usize; 3]),
+}
+
+/// The predictor's sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PredictorConfig {
+    pub encoder: EncoderKind,
+    /// The encoder's input side; `None` means the frame's own size.
+    pub image_size: Option<usize>,
+    /// The prompt embedding width (the mask decoder's transformer width).
+    pub embed_dim: usize,
+    /// Channels of the (unused) mask-prompt downscaler, kept for checkpoint compatibility.
+    pub mask_in_chans: usize,
+    pub iou_head_hidden_dim: usize,
+}
+
+impl PredictorConfig {
+    /// MobileSAM as released (what `--weights` files hold).
+    pub fn mobile_sam() -> Self {
+        PredictorConfig {
+            encoder: EncoderKind::TinyVit5m,
+            image_size: Some(1024),
+            embed_dim: 256,
+            mask_in_chans: 16,
+            iou_head_hidden_dim: 256,
+        }
+    }
+
+    /// The compact default: CNN encoder at the frame's size, 32-wide prompts.
+    pub fn compact() -> Self {
+        PredictorConfig {
+            encoder: EncoderKind::Compact([8, 16, 32]),
+            image_size: None,
+            embed_dim: 32,
+            mask_in_chans: 16,
+            iou_head_hidden_dim: 32,
+        }
+    }
+
+    /// The encoder input side for `frame_size` frames.
+    pub fn input_size(&self, frame_size: usize) -> usize {
+        self.image_size.unwrap_or(frame_size)
+    }
+
+    pub(crate) fn validate(&self, frame_size: usize) -> std::result::Result<(), String> {
+        let size = self.input_size(frame_size);
+        if size % 16 != 0 || size == 0 {
+            return Err(format!("predictor input size {size} must be a positive multiple of 16"));
+        }
+        // The mask decoder's transformer has 8 heads and a cross-attention at half width.
+        if self.embed_dim % 16 != 0 || self.embed_dim == 0 {
+            return Err(format!(
+                "predictor embed_dim {} must be a positive multiple of 16",
+                self.embed_dim
+            ));
+        }
+        if self.mask_in_chans % 4 != 0 || self.mask_in_chans == 0 {
+            return Err("predictor mask_in_chans must be a positive multiple of 4".to_string());
+        }
+        if self.encoder == EncoderKind::TinyVit5m && (size != 1024 || self.embed_dim != 256) {
+            return Err("TinyViT-5M needs a 1024 input and a 256-wide embedding".to_string());
+        }
+        Ok(())
+    }
+}
+
+/// The predictor's outputs, on the device.
+#[derive(Debug, Clone)]
+pub struct Predictions {
+    /// `(K, H, W)` u8: the mask at the frame's size, thresholded at 0.
+    pub masks: Tensor,
+    /// `(K, 1)` f32: predicted mask quality.
+    pub iou_pred: Tensor,
+    /// `(K, 1, s/4, s/4)` f32 logits, `s` the encoder input side.
+    pub low_res_logits: Tensor,
+}
+
+/// Encoder, prompt encoder and mask decoder.
+#[derive(Debug)]
+pub struct Predictor {
+    encoder: ImageEncoder,
+    prompt_encoder: PromptEncoder,
+    mask_decoder: MaskDecoder,
+    image_pe: Tensor,
+    /// `(1, C, g, g)`: the prompt encoder's "no mask" dense embedding.
+    dense: Tensor,
+    /// `(2, C/2)`: the random Fourier features of the prompt encoder.
+    pe_gaussian: Tensor,
+    /// `(2, C)`: the learned top-left / bottom-right corner embeddings.
+    corner_embeddings: Tensor,
+    pixel_mean: Tensor,
+    pixel_std: Tensor,
+    input_size: usize,
+    frame_size: usize,
+}
+
+impl Predictor {
+    /// Builds the predictor for `frame_size × frame_size` frames.
+    pub fn new(cfg: &PredictorConfig, frame_size: usize, vb: VarBuilder) -> Result<Self> {
+        let input_size = cfg.input_size(frame_size);
+        let grid = input_size / 16;
+        let encoder = match cfg.encoder {
+            EncoderKind::TinyVit5m => ImageEncoder::tiny_vit_5m(vb.pp("image_encoder"))?,
+            EncoderKind::Compact(widths) => {
+                ImageEncoder::Compact(CompactEncoder::new(widths, cfg.embed_dim, vb.pp("image_encoder"))?)
+            }
+        };
+        let prompt_encoder = PromptEncoder::new(
+            cfg.embed_dim,
+            (grid, grid),
+            (input_size, input_size),
+            cfg.mask_in_chans,
+            vb.pp("prompt_encoder"),
+        )?;
+        let mask_decoder = MaskDecoder::new(
+            cfg.embed_dim,
+            /* num_multimask_outputs */ 3,
+            /* iou_head_depth */ 3,
+            cfg.iou_head_hidden_dim,
+            vb.pp("mask_decoder"),
+        )?;
+        // The dense positional encoding and the no-mask dense embedding depend
+        // only on the grid: computed once.
+        let image_pe = prompt_encoder.get_dense_pe()?;
+        let (_, dense) = prompt_encoder.forward(None, None, None)?;
+        // The same tensors the prompt encoder holds (the weights backend hands
+        // out one tensor per name), for the batched box embedding.
+        let vb_pe = vb.pp("prompt_encoder");
+        let half = cfg.embed_dim / 2;
+        let pe_gaussian = vb_pe
+            .pp("pe_layer")
+            .get((2, half), "positional_encoding_gaussian_matrix")?;
+        let corner = |i: usize| {
+            vb_pe.pp("point_embeddings").pp(i).get_with_hints(
+                (1, cfg.embed_dim),
+                "weight",
+                candle_nn::Init::Randn { mean: 0.0, stdev: 1.0 },
+            )
+        };
+        let corner_embeddings = Tensor::cat(&[corner(2)?, corner(3)?], 0)?;
+        let device = vb.device();
+        let pixel_mean = Tensor::new(&[123.675f32, 116.28, 103.53], device)?.reshape((1, 3, 1, 1))?;
+        let pixel_std = Tensor::new(&[58.395f32, 57.12, 57.375], device)?.reshape((1, 3, 1, 1))?;
+        Ok(Self {
+            encoder,
+            prompt_encoder,
+            mask_decoder,
+            image_pe,
+            dense,
+            pe_gaussian,
+            corner_embeddings,
+            pixel_mean,
+            pixel_std,
+            input_size,
+            frame_size,
+        })
+    }
+
+    /// The image embedding of a `(1, 3, S, S)` frame in `[0, 1]`.
+    pub fn embed(&self, frame: &Tensor) -> Result<Tensor> {
+        let x = (frame * 255.0)?
+            .broadcast_sub(&self.pixel_mean)?
+            .broadcast_div(&self.pixel_std)?;
+        let x = if self.input_size != self.frame_size {
+            x.upsample_bilinear2d(self.input_size, self.input_size, false)?
+        } else {
+            x
+        };
+        self.encoder.forward(&x)
+    }
+
+    /// The sparse prompt embeddings of `boxes: (K, 4)` xyxy frame pixels, `(K, 2, C)`.
+    ///
+    /// The batched equivalent of candle-transformers' `PromptEncoder` box
+    /// embedding, which takes a single box (its corner-embedding addition does
+    /// not broadcast) and returns the two corners concatenated as `(1, 2C)`
+    /// rather than SAM's `(B, 2, C)` tokens: scale to the encoder input, shift
+    /// to pixel centres, normalise, random Fourier features, plus the corner
+    /// embeddings.
+    pub fn box_embeddings(&self, boxes: &Tensor) -> Result<Tensor> {
+        let scale = self.input_size as f64 / self.frame_size as f64;
+        let corners = ((boxes * scale)? + 0.5)?.reshape(((), 2, 2))?;
+        let normalised = (corners / self.input_size as f64)?.affine(2.0, -1.0)?;
+        let projected = (normalised.broadcast_matmul(&self.pe_gaussian)? * (2.0 * std::f64::consts::PI))?;
+        let features = Tensor::cat(&[projected.sin()?, projected.cos()?], D::Minus1)?;
+        features.broadcast_add(&self.corner_embeddings.unsqueeze(0)?)
+    }
+
+    /// The prompt encoder (for its single-prompt API).
+    pub fn prompt_encoder(&self) -> &PromptEncoder {
+        &self.prompt_encoder
+    }
+
+    fn decode(&self, embedding: &Tensor, sparse: &Tensor, dense: &Tensor) -> Result<Predictions> {
+        let (low_res_logits, iou_pred) = self
+            .mask_decoder
+            .forward(embedding, &self.image_pe, sparse, dense, false)?;
+        let masks = low_res_logits
+            .upsample_nearest2d(self.frame_size, self.frame_size)?
+            .ge(0f32)?
+            .squeeze(1)?;
+        Ok(Predictions {
+            masks,
+            iou_pred,
+            low_res_logits,
+        })
+    }
+
+    /// Masks for `boxes: (K, 4)` xyxy pixel prompts on `frame`, all on the device.
+    pub fn forward(&self, frame: &Tensor, boxes: &Tensor) -> Result<Predictions> {
+        let embedding = self.embed(frame)?;
+        let sparse = self.box_embeddings(boxes)?;
+        self.decode(&embedding, &sparse, &self.dense)
+    }
+
+    /// Legacy: the prompt embeddings and the outputs go through host copies,
+    /// as `predict_sam(return_gpu_tensor=False)` did in the seed.
+    pub fn forward_to_host(&self, gate: &Gate, frame: &Tensor, boxes: &Tensor) -> crate::Result<HostPredictions> {
+        const SYMBOL: &str = "Predictor::forward_to_host";
+        let device = frame.device();
+        let embedding = self.embed(frame)?;
+        let sparse = self.box_embeddings(boxes)?;
+        let dense = self.dense.clone();
+        let sparse = gate.to_host(&sparse, SYMBOL, "sparse_embeddings")?; // d2h-site: legacy-predictor-sparse
+        let dense = gate.to_host(&dense, SYMBOL, "dense_embeddings")?; // d2h-site: legacy-predictor-dense
+        let out = self.decode(&embedding, &sparse.to_device(device)?, &dense.to_device(device)?)?;
+        Ok(HostPredictions {
+            masks: gate.to_host(&out.masks, SYMBOL, "masks")?, // d2h-site: legacy-predictor-masks
+            iou_pred: gate.to_vec2::<f32>(&out.iou_pred, SYMBOL, "iou_pred")?, // d2h-site: legacy-predictor-iou
+            low_res_logits: gate.to_host(&out.low_res_logits, SYMBOL, "low_res_logits")?, // d2h-site: legacy-predictor-logits
+        })
+    }
+}
+
+/// The legacy predictor's outputs, on the host.
+#[derive(Debug, Clone)]
+pub struct HostPredictions {
+    /// A host (CPU) tensor.
+    pub masks: Tensor,
+    pub iou_pred: Vec<Vec<f32>>,
+    /// A host (CPU) tensor.
+    pub low_res_logits: Tensor,
+}
+
+impl HostPredictions {
+    /// Uploads back to `device`.
+    pub fn upload(&self, device: &Device) -> Result<Predictions> {
+        let k = self.iou_pred.len();
+        let iou: Vec<f32> = self.iou_pred.iter().flatten().copied().collect();
+        let cols = if k == 0 { 1 } else { iou.len() / k };
+        Ok(Predictions {
+            masks: self.masks.to_device(device)?,
+            iou_pred: Tensor::from_vec(iou, (k, cols), device)?.to_dtype(DType::F32)?,
+            low_res_logits: self.low_res_logits.to_device(device)?,
+        })
+    }
+}

@@ -1,0 +1,246 @@
+//! Frame sources.
+//!
+//! [`SyntheticVideo`] draws a deterministic video on the device: a fixed
+//! textured background (generated from the seed on the host and uploaded once,
+//! at setup) and a few coloured discs and rectangles that bounce around and
+//! occlude each other. Each frame is built from device ops whose parameters
+//! are host-side constants, so producing a frame reads nothing back.
+//!
+//! [`StillImage`] decodes an image file (binary PPM `P6` or PGM `P5`) once on
+//! the host, uploads it once, resizes it on the device to the pipeline's size
+//! and then serves that frame.
+
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor};
+
+use crate::error::{PipelineError, Result};
+use crate::weights::SplitMix64;
+
+/// Anything that hands out `(1, 3, S, S)` f32 frames in `[0, 1]` on a device.
+pub trait FrameSource {
+    fn next_frame(&mut self) -> Result<Tensor>;
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Disc { radius: f64 },
+    Rect { half_w: f64, half_h: f64 },
+}
+
+#[derive(Debug, Clone)]
+struct Sprite {
+    kind: Kind,
+    colour: Tensor,
+    start: (f64, f64),
+    velocity: (f64, f64),
+}
+
+/// A deterministic synthetic video of moving, occluding shapes.
+#[derive(Debug, Clone)]
+pub struct SyntheticVideo {
+    size: usize,
+    xs: Tensor,
+    ys: Tensor,
+    background: Tensor,
+    sprites: Vec<Sprite>,
+    frame: u64,
+}
+
+/// Bounces `start + velocity * t` inside `[lo, hi]` (a triangle wave).
+fn bounce(start: f64, velocity: f64, t: f64, lo: f64, hi: f64) -> f64 {
+    let span = (hi - lo).max(1e-9);
+    let p = (start - lo + velocity * t).rem_euclid(2.0 * span);
+    lo + if p > span { 2.0 * span - p } else { p }
+}
+
+impl SyntheticVideo {
+    /// `shapes` sprites on `size × size` frames, all derived from `seed`.
+    pub fn new(size: usize, shapes: usize, seed: u64, device: &Device) -> Result<Self> {
+        if size < 16 {
+            return Err(PipelineError::Config(format!("video size {size} is below 16")));
+        }
+        let mut rng = SplitMix64::new(seed);
+        let s = size as f64;
+        let coords = Tensor::arange(0u32, size as u32, device)?.to_dtype(DType::F32)?;
+        let xs = coords
+            .reshape((1, 1, 1, size))?
+            .broadcast_as((1, 1, size, size))?
+            .contiguous()?;
+        let ys = coords
+            .reshape((1, 1, size, 1))?
+            .broadcast_as((1, 1, size, size))?
+            .contiguous()?;
+        // A smooth gradient plus a little seeded texture, built once on the host.
+        let mut bg = Vec::with_capacity(3 * size * size);
+        for c in 0..3 {
+            for y in 0..size {
+                for x in 0..size {
+                    let g = 0.15 + 0.2 * (x + y * (c + 1)) as f64 / (s * (c as f64 + 2.0));
+                    bg.push((g + 0.05 * rng.next_f64()) as f32);
+                }
+            }
+        }
+        let background = Tensor::from_vec(bg, (1, 3, size, size), device)?;
+        let sprites = (0..shapes)
+            .map(|i| {
+                let kind = if i % 2 == 0 {
+                    Kind::Disc {
+                        radius: s * (0.06 + 0.08 * rng.next_f64()),
+                    }
+                } else {
+                    Kind::Rect {
+                        half_w: s * (0.05 + 0.1 * rng.next_f64()),
+                        half_h: s * (0.05 + 0.1 * rng.next_f64()),
+                    }
+                };
+                let colour: Vec<f32> = (0..3).map(|_| (0.3 + 0.7 * rng.next_f64()) as f32).collect();
+                let colour = Tensor::from_vec(colour, (1, 3, 1, 1), device)?
+                    .broadcast_as((1, 3, size, size))?
+                    .contiguous()?;
+                let speed = s / 64.0;
+                Ok(Sprite {
+                    kind,
+                    colour,
+                    start: (s * rng.next_f64(), s * rng.next_f64()),
+                    velocity: (
+                        speed * (2.0 * rng.next_f64() - 1.0) * 2.0,
+                        speed * (2.0 * rng.next_f64() - 1.0) * 2.0,
+                    ),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SyntheticVideo {
+            size,
+            xs,
+            ys,
+            background,
+            sprites,
+            frame: 0,
+        })
+    }
+
+    /// The frame side.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Frame `t` (independent of the frames drawn before).
+    pub fn frame(&self, t: u64) -> Result<Tensor> {
+        let s = self.size as f64;
+        let mut frame = self.background.clone();
+        for sprite in &self.sprites {
+            let cx = bounce(sprite.start.0, sprite.velocity.0, t as f64, 0.0, s - 1.0);
+            let cy = bounce(sprite.start.1, sprite.velocity.1, t as f64, 0.0, s - 1.0);
+            let dx = self.xs.affine(1.0, -cx)?;
+            let dy = self.ys.affine(1.0, -cy)?;
+            let inside = match sprite.kind {
+                Kind::Disc { radius } => (dx.sqr()? + dy.sqr()?)?.le(radius * radius)?,
+                Kind::Rect { half_w, half_h } => (dx.abs()?.le(half_w)? * dy.abs()?.le(half_h)?)?,
+            };
+            let inside = inside.broadcast_as((1, 3, self.size, self.size))?;
+            frame = inside.where_cond(&sprite.colour, &frame)?;
+        }
+        Ok(frame)
+    }
+}
+
+impl FrameSource for SyntheticVideo {
+    fn next_frame(&mut self) -> Result<Tensor> {
+        let frame = self.frame(self.frame)?;
+        self.frame += 1;
+        Ok(frame)
+    }
+}
+
+/// One image, decoded once and served as every frame.
+#[derive(Debug, Clone)]
+pub struct StillImage {
+    frame: Tensor,
+}
+
+impl StillImage {
+    /// Loads a binary PPM (`P6`) or PGM (`P5`) file with maxval ≤ 255 and
+    /// resizes it (bilinear, on the device) to `size × size`.
+    pub fn open(path: &Path, size: usize, device: &Device) -> Result<Self> {
+        let bytes = std::fs::read(path)?;
+        let bad = |message: String| PipelineError::Image {
+            path: path.display().to_string(),
+            message,
+        };
+        let (channels, width, height, pixels) = decode_netpbm(&bytes).map_err(bad)?;
+        let image = Tensor::from_vec(pixels.to_vec(), (height, width, channels), device)?
+            .permute((2, 0, 1))?
+            .to_dtype(DType::F32)?
+            .affine(1.0 / 255.0, 0.0)?
+            .unsqueeze(0)?;
+        let image = if channels == 1 {
+            image.broadcast_as((1, 3, height, width))?.contiguous()?
+        } else {
+            image
+        };
+        let frame = image.upsample_bilinear2d(size, size, false)?;
+        Ok(StillImage { frame })
+    }
+
+    /// The frame.
+    pub fn frame(&self) -> &Tensor {
+        &self.frame
+    }
+}
+
+impl FrameSource for StillImage {
+    fn next_frame(&mut self) -> Result<Tensor> {
+        Ok(self.frame.clone())
+    }
+}
+
+/// `(channels, width, height, pixels)` of a binary PPM/PGM.
+fn decode_netpbm(bytes: &[u8]) -> std::result::Result<(usize, usize, usize, &[u8]), String> {
+    let channels = match bytes.get(..2) {
+        Some(b"P6") => 3,
+        Some(b"P5") => 1,
+        _ => return Err("not a binary PPM (P6) or PGM (P5) file".to_string()),
+    };
+    let mut at = 2;
+    let mut fields = [0usize; 3];
+    for field in &mut fields {
+        // Skip whitespace and comments.
+        loop {
+            match bytes.get(at) {
+                Some(b) if b.is_ascii_whitespace() => at += 1,
+                Some(b'#') => {
+                    while bytes.get(at).is_some_and(|&b| b != b'\n') {
+                        at += 1;
+                    }
+                }
+                _ => break,
+            }
+        }
+        let start = at;
+        while bytes.get(at).is_some_and(u8::is_ascii_digit) {
+            at += 1;
+        }
+        *field = std::str::from_utf8(&bytes[start..at])
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| "malformed header".to_string())?;
+    }
+    let [width, height, maxval] = fields;
+    if width == 0 || height == 0 {
+        return Err("empty image".to_string());
+    }
+    if maxval == 0 || maxval > 255 {
+        return Err(format!("maxval {maxval} is not supported (1..=255)"));
+    }
+    // Exactly one whitespace byte separates the header from the pixels.
+    at += 1;
+    let len = width
+        .checked_mul(height)
+        .and_then(|n| n.checked_mul(channels))
+        .ok_or_else(|| "image too large".to_string())?;
+    let pixels = bytes
+        .get(at..at + len)
+        .ok_or_else(|| format!("truncated: expected {len} bytes of pixels"))?;
+    Ok((channels, width, height, pixels))
+}

@@ -1,0 +1,567 @@
+//! The transfer gate: the one place in `pipeline/` that reads device memory
+//! from the host.
+//!
+//! Every `to_vec*`, `to_scalar`, `to_device(&Device::Cpu)`, device
+//! synchronisation and safetensors save goes through a [`Gate`] method. The
+//! methods are `#[track_caller]`, so each read is recorded at the line that
+//! asked for it, with the rule it falls under (D2H001 explicit copy, D2H002
+//! scalar read, D2H004 explicit sync), the bytes it moved, the [`Phase`] it
+//! happened in and why it happened ([`Context`]: a plain read, a read under the
+//! detailed-logging guard, or an emergency fallback). On the CPU device the
+//! gate counts what would be a transfer on a GPU, so CI exercises the same
+//! logic. A test greps `pipeline/src` to make sure nothing outside this file
+//! calls those APIs.
+//!
+//! Reads under the logging guard can only be made through [`Gate::logging`],
+//! which returns `None` unless detailed logging is on: a guarded read is
+//! guarded by construction.
+
+use std::collections::HashMap;
+use std::panic::Location;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use candle_core::{Device, Tensor, WithDType};
+use d2h_rules::RuleId;
+
+use crate::alloc;
+use crate::phase::Phase;
+
+/// Why a read happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Context {
+    /// An ordinary read on the code path.
+    Plain,
+    /// A read made under the detailed-logging guard.
+    Logging,
+    /// A read made by an emergency fallback path.
+    Fallback,
+}
+
+/// A call site, as `#[track_caller]` sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Site {
+    /// The file as rustc names it (`pipeline/src/...` inside the workspace).
+    pub file: &'static str,
+    /// 1-based.
+    pub line: u32,
+    /// 1-based.
+    pub column: u32,
+}
+
+impl Site {
+    fn from_location(location: &'static Location<'static>) -> Site {
+        Site {
+            file: location.file(),
+            line: location.line(),
+            column: location.column(),
+        }
+    }
+
+    /// The file relative to the workspace root, `/`-separated
+    /// (`pipeline/src/detector/postprocess.rs`).
+    pub fn path(&self) -> String {
+        let file = self.file.replace('\\', "/");
+        if Path::new(&file).is_absolute() {
+            if let Some(at) = file.rfind("/pipeline/src/") {
+                return file[at + 1..].to_string();
+            }
+        }
+        file
+    }
+}
+
+/// All the transfers of one kind made at one site, in one phase and context.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransferRecord {
+    pub rule: RuleId,
+    pub site: Site,
+    /// The enclosing function, as the caller named it.
+    pub symbol: &'static str,
+    /// What was read, e.g. `to_vec1 of scores (f32, [300])`, from the first read.
+    pub code: String,
+    pub phase: Phase,
+    pub context: Context,
+    pub count: u64,
+    pub bytes: u64,
+}
+
+type Key = (RuleId, Site, Phase, Context);
+
+#[derive(Debug)]
+struct GateState {
+    phase: Phase,
+    logging: bool,
+    records: Vec<TransferRecord>,
+    index: HashMap<Key, usize>,
+    fallbacks: u64,
+    warnings: Vec<String>,
+}
+
+/// The gate. Cheap to clone: clones share one log.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    state: Arc<Mutex<GateState>>,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate::new()
+    }
+}
+
+/// Restores the previous phase (of the gate and of the allocator counters) when dropped.
+#[derive(Debug)]
+pub struct PhaseScope {
+    gate: Gate,
+    previous: Phase,
+}
+
+impl Drop for PhaseScope {
+    fn drop(&mut self) {
+        self.gate.lock().phase = self.previous;
+        alloc::set_phase(self.previous);
+    }
+}
+
+impl Gate {
+    /// A gate in the setup phase with detailed logging off.
+    pub fn new() -> Gate {
+        Gate {
+            state: Arc::new(Mutex::new(GateState {
+                phase: Phase::Setup,
+                logging: false,
+                records: Vec::new(),
+                index: HashMap::new(),
+                fallbacks: 0,
+                warnings: Vec::new(),
+            })),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, GateState> {
+        // A panic while holding the lock cannot leave the log inconsistent
+        // (every update is a single push or increment), so poisoning is ignored.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The current phase.
+    pub fn phase(&self) -> Phase {
+        self.lock().phase
+    }
+
+    /// Enters `phase` until the returned scope is dropped. Also switches the
+    /// allocator counters of [`crate::alloc`] to that phase.
+    pub fn enter(&self, phase: Phase) -> PhaseScope {
+        let previous = {
+            let mut state = self.lock();
+            let previous = state.phase;
+            state.phase = phase;
+            previous
+        };
+        alloc::set_phase(phase);
+        PhaseScope {
+            gate: self.clone(),
+            previous,
+        }
+    }
+
+    /// Turns detailed logging on or off.
+    pub fn set_logging(&self, on: bool) {
+        self.lock().logging = on;
+    }
+
+    /// Whether detailed logging is on.
+    pub fn logging_enabled(&self) -> bool {
+        self.lock().logging
+    }
+
+    /// A reader for reads guarded by detailed logging, or `None` when it is off.
+    pub fn logging(&self) -> Option<Reader<'_>> {
+        self.logging_enabled().then_some(Reader {
+            gate: self,
+            context: Context::Logging,
+        })
+    }
+
+    /// Enters an emergency fallback: counts it, keeps `warning` for the caller
+    /// to show, and returns the reader its host reads must go through.
+    pub fn fallback(&self, warning: String) -> Reader<'_> {
+        {
+            let mut state = self.lock();
+            state.fallbacks += 1;
+            // One warning per distinct message: a fallback taken every frame
+            // must not grow the log.
+            if !state.warnings.contains(&warning) {
+                state.warnings.push(warning);
+            }
+        }
+        Reader {
+            gate: self,
+            context: Context::Fallback,
+        }
+    }
+
+    /// How many times a fallback path was taken.
+    pub fn fallbacks(&self) -> u64 {
+        self.lock().fallbacks
+    }
+
+    /// The distinct fallback warnings so far.
+    pub fn warnings(&self) -> Vec<String> {
+        self.lock().warnings.clone()
+    }
+
+    /// Every record so far, in first-seen order.
+    pub fn records(&self) -> Vec<TransferRecord> {
+        self.lock().records.clone()
+    }
+
+    /// The number of transfers recorded in `phase`.
+    pub fn transfers_in(&self, phase: Phase) -> u64 {
+        self.lock()
+            .records
+            .iter()
+            .filter(|r| r.phase == phase)
+            .map(|r| r.count)
+            .sum()
+    }
+
+    /// Forgets every record, warning and fallback count (the phase and the
+    /// logging switch stay).
+    pub fn clear(&self) {
+        let mut state = self.lock();
+        state.records.clear();
+        state.index.clear();
+        state.fallbacks = 0;
+        state.warnings.clear();
+    }
+
+    fn plain(&self) -> Reader<'_> {
+        Reader {
+            gate: self,
+            context: Context::Plain,
+        }
+    }
+
+    fn record(
+        &self,
+        rule: RuleId,
+        site: Site,
+        context: Context,
+        symbol: &'static str,
+        bytes: u64,
+        describe: impl FnOnce() -> String,
+    ) {
+        let mut state = self.lock();
+        let key = (rule, site, state.phase, context);
+        if let Some(&at) = state.index.get(&key) {
+            let record = &mut state.records[at];
+            record.count += 1;
+            record.bytes += bytes;
+            return;
+        }
+        let record = TransferRecord {
+            rule,
+            site,
+            symbol,
+            code: describe(),
+            phase: state.phase,
+            context,
+            count: 1,
+            bytes,
+        };
+        let at = state.records.len();
+        state.records.push(record);
+        state.index.insert(key, at);
+    }
+
+    /// `t.to_vec1()`, recorded as D2H001.
+    #[track_caller]
+    pub fn to_vec1<T: WithDType>(
+        &self,
+        t: &Tensor,
+        symbol: &'static str,
+        what: &'static str,
+    ) -> candle_core::Result<Vec<T>> {
+        self.plain().to_vec1(t, symbol, what)
+    }
+
+    /// `t.to_vec2()`, recorded as D2H001.
+    #[track_caller]
+    pub fn to_vec2<T: WithDType>(
+        &self,
+        t: &Tensor,
+        symbol: &'static str,
+        what: &'static str,
+    ) -> candle_core::Result<Vec<Vec<T>>> {
+        self.plain().to_vec2(t, symbol, what)
+    }
+
+    /// `t.to_vec3()`, recorded as D2H001.
+    #[track_caller]
+    pub fn to_vec3<T: WithDType>(
+        &self,
+        t: &Tensor,
+        symbol: &'static str,
+        what: &'static str,
+    ) -> candle_core::Result<Vec<Vec<Vec<T>>>> {
+        self.plain().to_vec3(t, symbol, what)
+    }
+
+    /// `t.to_scalar()`, recorded as D2H002.
+    #[track_caller]
+    pub fn to_scalar<T: WithDType>(
+        &self,
+        t: &Tensor,
+        symbol: &'static str,
+        what: &'static str,
+    ) -> candle_core::Result<T> {
+        self.plain().to_scalar(t, symbol, what)
+    }
+
+    /// `t.to_device(&Device::Cpu)`, recorded as D2H001.
+    #[track_caller]
+    pub fn to_host(&self, t: &Tensor, symbol: &'static str, what: &'static str) -> candle_core::Result<Tensor> {
+        self.plain().to_host(t, symbol, what)
+    }
+
+    /// `device.synchronize()`, recorded as D2H004.
+    #[track_caller]
+    pub fn synchronize(&self, device: &Device, symbol: &'static str, what: &'static str) -> candle_core::Result<()> {
+        self.plain().synchronize(device, symbol, what)
+    }
+
+    /// Writes `tensors` to a safetensors file (a copy of each tensor to the
+    /// host), recorded as one D2H001 with the total bytes.
+    #[track_caller]
+    pub fn save_safetensors(
+        &self,
+        tensors: &HashMap<String, Tensor>,
+        path: &Path,
+        symbol: &'static str,
+        what: &'static str,
+    ) -> candle_core::Result<()> {
+        self.plain().save_safetensors(tensors, path, symbol, what)
+    }
+}
+
+/// Makes the reads of one [`Context`]. Get one from [`Gate::logging`] or
+/// [`Gate::fallback`]; plain reads are [`Gate`]'s own methods.
+#[derive(Debug, Clone, Copy)]
+pub struct Reader<'g> {
+    gate: &'g Gate,
+    context: Context,
+}
+
+fn tensor_bytes(t: &Tensor) -> u64 {
+    (t.elem_count() * t.dtype().size_in_bytes()) as u64
+}
+
+fn describe(op: &str, t: &Tensor, what: &str) -> String {
+    format!("{op} of {what} ({:?}, {:?})", t.dtype(), t.dims())
+}
+
+impl Reader<'_> {
+    /// The context this reader records under.
+    pub fn context(&self) -> Context {
+        self.context
+    }
+
+    #[track_caller]
+    fn site() -> Site {
+        Site::from_location(Location::caller())
+    }
+
+    /// `t.to_vec1()`, recorded as D2H001.
+    #[track_caller]
+    pub fn to_vec1<T: WithDType>(
+        &self,
+        t: &Tensor,
+        symbol: &'static str,
+        what: &'static str,
+    ) -> candle_core::Result<Vec<T>> {
+        let site = Self::site();
+        let out = alloc::staging(|| t.to_vec1::<T>())?;
+        self.gate.record(
+            RuleId::ExplicitCopy,
+            site,
+            self.context,
+            symbol,
+            tensor_bytes(t),
+            || describe("to_vec1", t, what),
+        );
+        Ok(out)
+    }
+
+    /// `t.to_vec2()`, recorded as D2H001.
+    #[track_caller]
+    pub fn to_vec2<T: WithDType>(
+        &self,
+        t: &Tensor,
+        symbol: &'static str,
+        what: &'static str,
+    ) -> candle_core::Result<Vec<Vec<T>>> {
+        let site = Self::site();
+        let out = alloc::staging(|| t.to_vec2::<T>())?;
+        self.gate.record(
+            RuleId::ExplicitCopy,
+            site,
+            self.context,
+            symbol,
+            tensor_bytes(t),
+            || describe("to_vec2", t, what),
+        );
+        Ok(out)
+    }
+
+    /// `t.to_vec3()`, recorded as D2H001.
+    #[track_caller]
+    pub fn to_vec3<T: WithDType>(
+        &self,
+        t: &Tensor,
+        symbol: &'static str,
+        what: &'static str,
+    ) -> candle_core::Result<Vec<Vec<Vec<T>>>> {
+        let site = Self::site();
+        let out = alloc::staging(|| t.to_vec3::<T>())?;
+        self.gate.record(
+            RuleId::ExplicitCopy,
+            site,
+            self.context,
+            symbol,
+            tensor_bytes(t),
+            || describe("to_vec3", t, what),
+        );
+        Ok(out)
+    }
+
+    /// `t.to_scalar()`, recorded as D2H002.
+    #[track_caller]
+    pub fn to_scalar<T: WithDType>(
+        &self,
+        t: &Tensor,
+        symbol: &'static str,
+        what: &'static str,
+    ) -> candle_core::Result<T> {
+        let site = Self::site();
+        let out = alloc::staging(|| t.to_scalar::<T>())?;
+        self.gate
+            .record(RuleId::ScalarRead, site, self.context, symbol, tensor_bytes(t), || {
+                describe("to_scalar", t, what)
+            });
+        Ok(out)
+    }
+
+    /// `t.to_device(&Device::Cpu)`, recorded as D2H001. Always a new host
+    /// buffer, also on the CPU device.
+    #[track_caller]
+    pub fn to_host(&self, t: &Tensor, symbol: &'static str, what: &'static str) -> candle_core::Result<Tensor> {
+        let site = Self::site();
+        // On the CPU device `to_device(Cpu)` would share the storage; a real
+        // transfer lands in a fresh host buffer, so make one.
+        let out = alloc::staging(|| match t.device() {
+            Device::Cpu => t.copy(),
+            _ => t.to_device(&Device::Cpu),
+        })?;
+        self.gate.record(
+            RuleId::ExplicitCopy,
+            site,
+            self.context,
+            symbol,
+            tensor_bytes(t),
+            || describe("to_device(Cpu)", t, what),
+        );
+        Ok(out)
+    }
+
+    /// `device.synchronize()`, recorded as D2H004 (0 bytes).
+    #[track_caller]
+    pub fn synchronize(&self, device: &Device, symbol: &'static str, what: &'static str) -> candle_core::Result<()> {
+        let site = Self::site();
+        device.synchronize()?;
+        self.gate
+            .record(RuleId::ExplicitSync, site, self.context, symbol, 0, || {
+                format!("synchronize for {what}")
+            });
+        Ok(())
+    }
+
+    /// Writes `tensors` to a safetensors file, recorded as one D2H001.
+    #[track_caller]
+    pub fn save_safetensors(
+        &self,
+        tensors: &HashMap<String, Tensor>,
+        path: &Path,
+        symbol: &'static str,
+        what: &'static str,
+    ) -> candle_core::Result<()> {
+        let site = Self::site();
+        alloc::staging(|| candle_core::safetensors::save(tensors, path))?;
+        let bytes = tensors.values().map(tensor_bytes).sum();
+        self.gate
+            .record(RuleId::ExplicitCopy, site, self.context, symbol, bytes, || {
+                format!("safetensors save of {what} ({} tensors)", tensors.len())
+            });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_site_rule_bytes_phase_and_context() {
+        let gate = Gate::new();
+        let t = Tensor::new(&[1f32, 2., 3.], &Device::Cpu).unwrap();
+        let line = line!() + 1;
+        let v: Vec<f32> = gate.to_vec1(&t, "test", "t").unwrap();
+        assert_eq!(v, vec![1., 2., 3.]);
+        {
+            let _frame = gate.enter(Phase::Frame);
+            assert!(gate.logging().is_none());
+            gate.set_logging(true);
+            let s = t.sum_all().unwrap();
+            let _: f32 = gate.logging().unwrap().to_scalar(&s, "test", "sum").unwrap();
+        }
+        assert_eq!(gate.phase(), Phase::Setup);
+        let records = gate.records();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].rule, RuleId::ExplicitCopy);
+        assert_eq!(records[0].site.line, line);
+        assert_eq!(records[0].site.path(), "pipeline/src/transfer.rs");
+        assert_eq!(records[0].bytes, 12);
+        assert_eq!(records[0].phase, Phase::Setup);
+        assert_eq!(records[1].rule, RuleId::ScalarRead);
+        assert_eq!(records[1].phase, Phase::Frame);
+        assert_eq!(records[1].context, Context::Logging);
+        assert_eq!(gate.transfers_in(Phase::Frame), 1);
+    }
+
+    #[test]
+    fn repeated_reads_at_one_site_are_counted_not_duplicated() {
+        let gate = Gate::new();
+        let t = Tensor::new(&[1u32, 2], &Device::Cpu).unwrap();
+        for _ in 0..5 {
+            let _: Vec<u32> = gate.to_vec1(&t, "test", "t").unwrap();
+        }
+        let records = gate.records();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].count, 5);
+        assert_eq!(records[0].bytes, 40);
+    }
+
+    #[test]
+    fn fallbacks_are_counted_with_one_warning_per_message() {
+        let gate = Gate::new();
+        let t = Tensor::new(&[1f32], &Device::Cpu).unwrap();
+        for _ in 0..3 {
+            let reader = gate.fallback("no kernel".to_string());
+            let _: Vec<f32> = reader.to_vec1(&t, "test", "t").unwrap();
+        }
+        assert_eq!(gate.fallbacks(), 3);
+        assert_eq!(gate.warnings(), vec!["no kernel".to_string()]);
+        assert_eq!(gate.records()[0].context, Context::Fallback);
+    }
+}
