@@ -11,7 +11,7 @@ mod commands;
 mod output;
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: d2h_pipeline::alloc::CountingAlloc<mimalloc::MiMalloc> = d2h_pipeline::alloc::CountingAlloc::new(mimalloc::MiMalloc);
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,6 +28,8 @@ struct Cli {
 enum Command {
     /// Audit Python sources for device-to-host transfers and syncs.
     Audit(commands::audit::AuditArgs),
+    /// Run the reference pipeline and report its runtime transfers.
+    Pipeline(commands::pipeline::PipelineArgs),
     /// List the rule catalog.
     Rules,
     /// Print one rule's page (`d2h rule D2H003` or `d2h rule data-dependent-shape`).
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Audit(args) => commands::audit::run(args),
+        Command::Pipeline(args) => commands::pipeline::run(args),
         Command::Rules => commands::rules::list(),
         Command::Rule { rule } => commands::rules::show(&rule),
     };

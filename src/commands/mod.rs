@@ -1,4 +1,5 @@
 //! One module per subcommand.
 
 pub mod audit;
+pub mod pipeline;
 pub mod rules;

@@ -13,8 +13,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use d2h_pipeline::predictor::PredictorConfig;
 use d2h_pipeline::report::runtime_report;
 use d2h_pipeline::{
-    run, DeviceKind, FrameSource, Mode, Pipeline, PipelineConfig, PipelineError, RunOptions,
-    RunOutcome, StillImage, SyntheticVideo, WeightSource,
+    DeviceKind, FrameSource, Mode, Pipeline, PipelineConfig, PipelineError, RunOptions, RunOutcome, StillImage,
+    SyntheticVideo, WeightSource,
 };
 use d2h_reports::{Format, RenderOptions, Report, SourceCache};
 use d2h_rules::{RuleId, Severity};
@@ -163,9 +163,9 @@ fn run_pipeline(args: RunArgs) -> Result<ExitCode> {
     }
     .open()
     .map_err(|err| match err {
-        PipelineError::CudaNotBuilt => anyhow::anyhow!(
-            "--device cuda: this d2h was built without CUDA support (rebuild with `--features cuda`)"
-        ),
+        PipelineError::CudaNotBuilt => {
+            anyhow::anyhow!("--device cuda: this d2h was built without CUDA support (rebuild with `--features cuda`)")
+        }
         other => anyhow::Error::new(other).context("cannot open the device"),
     })?;
     let cfg = config(&args);
@@ -174,7 +174,7 @@ fn run_pipeline(args: RunArgs) -> Result<ExitCode> {
         Some(path) => Box::new(StillImage::open(path, args.size, &device)?),
         None => Box::new(SyntheticVideo::new(args.size, 6, args.seed, &device)?),
     };
-    let outcome = run(&mut pipeline, source.as_mut(), RunOptions::frames(args.frames))?;
+    let outcome = d2h_pipeline::run(&mut pipeline, source.as_mut(), RunOptions::frames(args.frames))?;
 
     let root = workspace_root();
     let memory = outcome.memory(device.is_cpu());
@@ -242,12 +242,12 @@ fn human_bytes(bytes: f64) -> String {
     }
 }
 
-/// The run's figures: latency, frame-phase transfers per frame by rule, memory.
+/// What the text report does not show: the run itself and the frame-phase
+/// transfers per frame by rule (latency and memory are in the report).
 fn print_summary(pipeline: &Pipeline, report: &Report, outcome: &RunOutcome) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let cfg = pipeline.config();
-    let latency = outcome.latency();
     let mut per_rule: BTreeMap<RuleId, (f64, u64)> = BTreeMap::new();
     for finding in &report.findings {
         if let Some(stats) = finding.runtime.as_ref().filter(|s| s.phase == "frame") {
@@ -269,11 +269,6 @@ fn print_summary(pipeline: &Pipeline, report: &Report, outcome: &RunOutcome) -> 
             if pipeline.device().is_cpu() { "cpu" } else { "cuda" },
             outcome.teardown.tracks_started
         )?;
-        writeln!(
-            out,
-            "latency: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, mean {:.2} ms ({} frames after {} warm-up)",
-            latency.p50_ms, latency.p95_ms, latency.p99_ms, latency.mean_ms, latency.frames, outcome.warmup
-        )?;
         if per_rule.is_empty() {
             writeln!(out, "transfers per frame: none")?;
         } else {
@@ -288,18 +283,6 @@ fn print_summary(pipeline: &Pipeline, report: &Report, outcome: &RunOutcome) -> 
                     human_bytes(*bytes as f64 / frames)
                 )?;
             }
-        }
-        match &report.memory {
-            Some(m) => writeln!(
-                out,
-                "memory: {:.0} host allocations/frame ({} /frame), {} large staging buffers in frames, device peak {}, growth after warm-up {}",
-                m.host_allocations_per_frame,
-                human_bytes(m.host_bytes_per_frame),
-                m.large_host_buffers_in_frames,
-                human_bytes(m.device_peak_bytes as f64),
-                human_bytes(m.device_growth_bytes as f64)
-            )?,
-            None => writeln!(out, "memory: not measured")?,
         }
         writeln!(
             out,
