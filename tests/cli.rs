@@ -1,0 +1,435 @@
+//! End-to-end tests of the `d2h` binary: exit codes, output formats, the CI
+//! gate, `--output` / `--quiet` / colours, the rule catalog, and snapshots of
+//! the concise and markdown reports of the legacy example.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+const LEGACY: &str = "examples/legacy-pipeline";
+const RESIDENT: &str = "examples/resident-pipeline";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `d2h` run from the workspace root, with colours off by the environment.
+fn d2h() -> Command {
+    let mut cmd = Command::cargo_bin("d2h").unwrap();
+    cmd.current_dir(root()).env_remove("NO_COLOR");
+    cmd
+}
+
+fn stdout_of(args: &[&str], code: i32) -> String {
+    let output = d2h().args(args).assert().code(code).get_output().clone();
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn json_of(args: &[&str], code: i32) -> Value {
+    let mut all = args.to_vec();
+    all.extend(["--format", "json"]);
+    serde_json::from_str(&stdout_of(&all, code)).expect("--format json is JSON")
+}
+
+// ------------------------------------------------------------------ the gate
+
+#[test]
+fn legacy_fails_the_default_gate() {
+    d2h()
+        .args(["audit", LEGACY])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("23 critical"))
+        .stdout(predicate::str::contains(
+            "Found 79 transfers (23 critical, 37 medium, 19 low) in 7 files scanned.",
+        ))
+        .stderr(predicate::str::contains(
+            "d2h: gate failed: 23 critical findings (--fail-on critical)",
+        ));
+}
+
+#[test]
+fn resident_passes_the_default_gate_and_max_critical_zero() {
+    d2h().args(["audit", RESIDENT]).assert().code(0);
+    d2h()
+        .args(["audit", RESIDENT, "--max-critical", "0"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::is_empty());
+}
+
+#[test]
+fn fail_on_medium_or_low_fails_the_resident_pipeline() {
+    d2h()
+        .args(["audit", RESIDENT, "--fail-on", "medium"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "14 medium or worse findings (--fail-on medium)",
+        ));
+    d2h()
+        .args(["audit", RESIDENT, "--fail-on", "low"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("33 low or worse findings"));
+    d2h()
+        .args(["audit", RESIDENT, "--fail-on", "critical"])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn explicit_limits_replace_the_default_gate() {
+    d2h()
+        .args(["audit", LEGACY, "--max-medium", "1000", "--max-critical", "1000"])
+        .assert()
+        .code(0);
+    d2h().args(["audit", LEGACY, "--max-critical", "23"]).assert().code(0);
+    d2h()
+        .args(["audit", LEGACY, "--max-critical", "22"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "23 critical findings, more than --max-critical 22",
+        ));
+    d2h()
+        .args(["audit", LEGACY, "--max-critical", "100", "--max-medium", "36"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "37 medium findings, more than --max-medium 36",
+        ));
+    // --fail-on still applies next to a limit.
+    d2h()
+        .args(["audit", LEGACY, "--max-medium", "1000", "--fail-on", "critical"])
+        .assert()
+        .code(1);
+}
+
+// ------------------------------------------------------------------- formats
+
+#[test]
+fn json_report_follows_the_schema() {
+    let report = json_of(&["audit", LEGACY], 1);
+    assert_eq!(report["schema"], "d2h-report/1");
+    assert_eq!(report["origin"], "static");
+    assert_eq!(report["tool"]["name"], "d2h");
+    assert_eq!(report["tool"]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(report["root"], LEGACY);
+    let summary = &report["summary"];
+    assert_eq!(summary["total"], 79);
+    assert_eq!(summary["critical"], 23);
+    assert_eq!(summary["medium"], 37);
+    assert_eq!(summary["low"], 19);
+    assert_eq!(summary["files_scanned"], 7);
+    assert_eq!(summary["files_with_errors"], 0);
+    assert_eq!(report["errors"], Value::Array(Vec::new()));
+
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 79);
+    let keys: Vec<(String, u64)> = findings
+        .iter()
+        .map(|f| (f["file"].as_str().unwrap().to_string(), f["line"].as_u64().unwrap()))
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "findings are not sorted by (file, line)");
+    for f in findings {
+        for field in [
+            "rule",
+            "name",
+            "severity",
+            "file",
+            "symbol",
+            "code",
+            "reason",
+            "fingerprint",
+        ] {
+            assert!(
+                f[field].as_str().is_some_and(|s| !s.is_empty()),
+                "finding without `{field}`: {f}"
+            );
+        }
+        for field in ["line", "column", "end_line", "end_column"] {
+            assert!(f[field].as_u64().is_some_and(|n| n >= 1), "bad `{field}`: {f}");
+        }
+        assert!(["critical", "medium", "low"].contains(&f["severity"].as_str().unwrap()));
+        assert!(f["rule"].as_str().unwrap().starts_with("D2H"));
+        assert!(f.get("count").is_none(), "static findings carry no runtime stats: {f}");
+    }
+}
+
+#[test]
+fn json_is_the_same_for_any_thread_count() {
+    let one = stdout_of(&["audit", LEGACY, "--format", "json", "--threads", "1"], 1);
+    let four = stdout_of(&["audit", LEGACY, "--format", "json", "--threads", "4"], 1);
+    let default = stdout_of(&["audit", LEGACY, "--format", "json"], 1);
+    assert_eq!(one, four);
+    assert_eq!(one, default);
+}
+
+#[test]
+fn concise_has_one_line_per_finding() {
+    let out = stdout_of(&["audit", LEGACY, "--format", "concise"], 1);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 80, "{out}");
+    for line in &lines[..79] {
+        let (location, rest) = line.split_once(": D2H").unwrap_or_else(|| panic!("bad line {line:?}"));
+        assert_eq!(location.split(':').count(), 3, "{line}");
+        assert!(
+            rest.contains(" [critical] ") || rest.contains(" [medium] ") || rest.contains(" [low] "),
+            "{line}"
+        );
+    }
+    assert_eq!(
+        lines[79],
+        "Found 79 transfers (23 critical, 37 medium, 19 low) in 7 files scanned."
+    );
+
+    let resident = stdout_of(&["audit", RESIDENT, "--format", "concise"], 0);
+    assert_eq!(resident.lines().count(), 34);
+}
+
+#[test]
+fn markdown_has_a_summary_and_a_plan() {
+    let out = stdout_of(&["audit", LEGACY, "--format", "markdown"], 1);
+    assert!(out.starts_with("# d2h audit: `examples/legacy-pipeline`"), "{out}");
+    assert!(out.contains("## Audit Results Summary"));
+    assert!(out.contains("- **Total transfers**: 79"));
+    assert!(out.contains("| **Total** | | **23** | **37** | **19** | **79** |"));
+    let resident = stdout_of(&["audit", RESIDENT, "--format", "markdown"], 0);
+    assert!(resident.contains("## Audit Results Summary"));
+    assert!(resident.contains("- **Total transfers**: 33"));
+}
+
+#[test]
+fn text_has_code_frames_reasons_and_a_summary() {
+    let out = stdout_of(&["audit", LEGACY, "--format", "text"], 1);
+    assert_eq!(out, stdout_of(&["audit", LEGACY], 1), "text is the default format");
+    let why = out.lines().filter(|l| l.trim_start().starts_with("= why ")).count();
+    assert_eq!(why, 79, "one `= why` line per finding");
+    let help = out.lines().filter(|l| l.trim_start().starts_with("= help: ")).count();
+    assert_eq!(help, 79, "one `= help` line per finding");
+    assert!(out.contains("= why critical: in `Orchestrator.process_frame` (hot root: named `process_frame`)"));
+    let underlines = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with('|') && l.contains("^ D2H"))
+        .count();
+    assert_eq!(underlines, 79, "one code frame underline per finding");
+    assert!(out.ends_with("Found 79 transfers (23 critical, 37 medium, 19 low) in 7 files scanned.\n"));
+    stdout_of(&["audit", RESIDENT, "--format", "text"], 0);
+}
+
+// ------------------------------------------------------------ output options
+
+#[test]
+fn output_writes_the_file_and_nothing_to_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    d2h()
+        .args(["audit", LEGACY, "--format", "json", "--output"])
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("gate failed"));
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(written["summary"]["total"], 79);
+
+    // -o with --quiet still writes the file; markdown goes there too.
+    let md = dir.path().join("report.md");
+    d2h()
+        .args(["audit", RESIDENT, "--format", "markdown", "--quiet", "-o"])
+        .arg(&md)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::is_empty());
+    let text = std::fs::read_to_string(&md).unwrap();
+    assert!(text.contains("## Audit Results Summary"));
+    assert!(!text.contains('\x1b'));
+}
+
+#[test]
+fn output_to_an_unwritable_place_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no/such/dir/report.json");
+    d2h()
+        .args(["audit", RESIDENT, "--output"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot write"));
+}
+
+#[test]
+fn quiet_prints_nothing_on_stdout() {
+    d2h()
+        .args(["audit", LEGACY, "--quiet"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("gate failed"));
+    d2h()
+        .args(["audit", RESIDENT, "-q", "--format", "json"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::is_empty());
+}
+
+fn assert_no_escapes(args: &[&str], envs: &[(&str, &str)]) {
+    let mut cmd = d2h();
+    cmd.args(args);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let output = cmd.output().unwrap();
+    assert!(!output.stdout.contains(&0x1b), "escape codes in stdout of {args:?}");
+}
+
+#[test]
+fn no_color_output_has_no_escape_codes() {
+    for format in ["text", "concise", "markdown", "json"] {
+        assert_no_escapes(&["audit", LEGACY, "--format", format, "--no-color"], &[]);
+        assert_no_escapes(&["audit", LEGACY, "--format", format], &[("NO_COLOR", "1")]);
+    }
+}
+
+/// Runs `d2h args...` under a pseudo-terminal (util-linux `script`), so that
+/// colours would be on unless turned off. `None` where `script` is missing.
+fn under_a_terminal(args: &str, no_color_env: bool) -> Option<Vec<u8>> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let bin = env!("CARGO_BIN_EXE_d2h");
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &format!("'{bin}' {args}"), "/dev/null"])
+        .current_dir(root())
+        .env_remove("NO_COLOR");
+    if no_color_env {
+        cmd.env("NO_COLOR", "1");
+    }
+    let output = cmd.output().ok()?;
+    if output.stdout.is_empty() {
+        return None;
+    }
+    Some(output.stdout)
+}
+
+#[test]
+fn colours_are_on_for_a_terminal_unless_turned_off() {
+    let args = format!("audit {RESIDENT} --format concise");
+    let Some(coloured) = under_a_terminal(&args, false) else {
+        eprintln!("`script` unavailable: terminal colour test skipped");
+        return;
+    };
+    assert!(coloured.contains(&0x1b), "no colours on a terminal");
+    let env_off = under_a_terminal(&args, true).unwrap();
+    assert!(!env_off.contains(&0x1b), "NO_COLOR not honoured");
+    let flag_off = under_a_terminal(&format!("{args} --no-color"), false).unwrap();
+    assert!(!flag_off.contains(&0x1b), "--no-color not honoured");
+}
+
+// -------------------------------------------------------------- usage errors
+
+#[test]
+fn a_missing_path_exits_2_and_names_it() {
+    d2h()
+        .args(["audit", "no/such/dir.py"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no/such/dir.py"));
+    // Next to a real path, the real one is still audited but the run fails with 2.
+    let out = d2h()
+        .args(["audit", RESIDENT, "missing_dir", "--format", "json"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("missing_dir"))
+        .get_output()
+        .stdout
+        .clone();
+    let report: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(report["summary"]["files_scanned"], 7);
+    assert_eq!(report["summary"]["files_with_errors"], 1);
+}
+
+#[test]
+fn a_bad_format_or_severity_is_a_usage_error() {
+    d2h()
+        .args(["audit", RESIDENT, "--format", "xyz"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("xyz"));
+    d2h().args(["audit", RESIDENT, "--fail-on", "severe"]).assert().code(2);
+    d2h().args(["audit", RESIDENT, "--max-critical", "-1"]).assert().code(2);
+    d2h().args(["frobnicate"]).assert().code(2);
+}
+
+#[test]
+fn audit_without_paths_audits_the_current_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("model.py"),
+        "import torch\n\n\ndef forward(x: torch.Tensor):\n    return x.cpu()\n",
+    )
+    .unwrap();
+    let mut cmd = Command::cargo_bin("d2h").unwrap();
+    cmd.current_dir(dir.path())
+        .args(["audit", "--format", "concise"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("model.py:5:12: D2H001 [critical]"));
+}
+
+// --------------------------------------------------------------------- rules
+
+#[test]
+fn rules_lists_the_catalog() {
+    let out = stdout_of(&["rules"], 0);
+    for code in ["D2H001", "D2H002", "D2H003", "D2H004", "D2H005", "D2H006"] {
+        assert!(out.lines().any(|l| l.starts_with(code)), "{code} missing from:\n{out}");
+    }
+    assert_eq!(out.lines().count(), 7, "a header and six rules:\n{out}");
+}
+
+#[test]
+fn rule_prints_a_page() {
+    let page = stdout_of(&["rule", "D2H003"], 0);
+    assert!(page.starts_with("# D2H003 data-dependent-shape\n"), "{page}");
+    assert!(page.contains("## What it does"));
+    assert!(page.contains("## Fix"));
+    assert_eq!(stdout_of(&["rule", "data-dependent-shape"], 0), page);
+    for code in ["D2H001", "D2H002", "D2H004", "D2H005", "D2H006"] {
+        assert!(stdout_of(&["rule", code], 0).contains("## What it does"), "{code}");
+    }
+}
+
+#[test]
+fn an_unknown_rule_exits_2() {
+    d2h()
+        .args(["rule", "nope"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("unknown rule `nope`"));
+}
+
+// ----------------------------------------------------------------- snapshots
+
+fn normalise(text: &str) -> String {
+    text.replace(&format!("d2h {}", env!("CARGO_PKG_VERSION")), "d2h [VERSION]")
+}
+
+#[test]
+fn snapshot_legacy_concise() {
+    let out = stdout_of(&["audit", LEGACY, "--format", "concise"], 1);
+    insta::assert_snapshot!("legacy_concise", normalise(&out));
+}
+
+#[test]
+fn snapshot_legacy_markdown() {
+    let out = stdout_of(&["audit", LEGACY, "--format", "markdown"], 1);
+    insta::assert_snapshot!("legacy_markdown", normalise(&out));
+}
