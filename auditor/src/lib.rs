@@ -31,6 +31,8 @@ pub struct AuditOptions {
     pub policy: Policy,
     /// Worker threads; `None` for one per core.
     pub threads: Option<usize>,
+    /// Keep the text of files with findings, for code frames.
+    pub keep_sources: bool,
 }
 
 /// A finished audit.
@@ -70,27 +72,37 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> Result<AuditOutcome, 
             .collect()
     });
     let mut facts = Vec::with_capacity(results.len());
-    for result in results {
+    let mut disk_paths = Vec::with_capacity(results.len());
+    for (result, candidate) in results.into_iter().zip(&candidates) {
         match result {
-            Ok(f) => facts.push(f),
+            Ok(f) => {
+                facts.push(f);
+                disk_paths.push(candidate.path.as_path());
+            }
             Err(e) => errors.push(e),
         }
     }
     let files_scanned = candidates.len();
     let project = project::Project::new(&facts);
-    let findings: Vec<_> = pool.install(|| {
+    let load = |i: usize| source::read_source(disk_paths[i]).ok().map(Arc::from);
+    let per_file: Vec<Vec<d2h_reports::Finding>> = pool.install(|| {
         (0..facts.len())
             .into_par_iter()
-            .flat_map_iter(|i| project.findings(i))
+            .map(|i| project.findings(i, &|| load(i)))
             .collect()
     });
 
+    // Code frames need the text of the files with findings: read them again
+    // rather than keep every file's text through the project pass.
     let mut sources = SourceCache::new();
-    for file in &facts {
-        if !file.text.is_empty() && findings.iter().any(|f| f.file == file.path) {
-            sources.insert(file.path.clone(), Arc::clone(&file.text));
+    for (i, file_findings) in per_file.iter().enumerate() {
+        if options.keep_sources && !file_findings.is_empty() {
+            if let Some(text) = load(i) {
+                sources.insert(facts[i].path.clone(), text);
+            }
         }
     }
+    let findings: Vec<_> = per_file.into_iter().flatten().collect();
     let root_display = root_display(paths, &root);
     let report = Report::new(Origin::Static, root_display, findings, errors, files_scanned);
     Ok(AuditOutcome { report, sources })
@@ -101,15 +113,10 @@ fn analyze_file(candidate: &walk::Candidate, policy: &Policy) -> Result<model::F
         file: candidate.display.clone(),
         message: e.to_string(),
     })?;
-    let text: Arc<str> = Arc::from(text);
-    let mut facts = python::analyze(&candidate.display, text, policy).map_err(|e| FileError {
+    python::analyze(&candidate.display, &text, policy).map_err(|e| FileError {
         file: candidate.display.clone(),
-        message: format!("syntax error at {}:{}: {}", e.line, e.column, e.message),
-    })?;
-    if facts.sites.is_empty() && facts.calls.is_empty() {
-        facts.text = Arc::from("");
-    }
-    Ok(facts)
+        message: e.to_string(),
+    })
 }
 
 /// The directory report paths are relative to: the one directory given, the

@@ -181,7 +181,7 @@ pub struct Site {
     pub rule: RuleId,
     pub span: Span,
     pub code: String,
-    pub context: Context,
+    pub context: Arc<Context>,
     pub certainty: Certainty,
     /// An extra word for the reason ("moves a module's parameters").
     pub note: Option<String>,
@@ -194,9 +194,11 @@ pub struct Site {
 pub struct CallSite {
     pub target: CallTarget,
     pub span: Span,
-    pub code: String,
-    pub context: Context,
-    /// The types of the arguments: positional index or keyword name.
+    /// Byte offsets of the call in the file (its code is read back only when needed).
+    pub range: (u32, u32),
+    /// Shared between the calls and sites of one context.
+    pub context: Arc<Context>,
+    /// The types of the arguments that may be tensors (others cannot resolve a parameter).
     pub args: Vec<(ArgSlot, Ty)>,
 }
 
@@ -217,5 +219,4 @@ pub struct FileFacts {
     pub functions: Vec<FunctionFacts>,
     pub sites: Vec<Site>,
     pub calls: Vec<CallSite>,
-    pub text: Arc<str>,
 }

@@ -134,9 +134,12 @@ impl Policy {
     /// Whether a callee's last name segment looks like a model (`self.model`, `self.sam_decoder`).
     pub fn is_model_name(&self, segment: &str) -> bool {
         let lower = segment.trim_start_matches('_').to_ascii_lowercase();
-        self.model_names
-            .iter()
-            .any(|m| lower == *m || lower.ends_with(&format!("_{m}")) || lower.starts_with(&format!("{m}_")))
+        self.model_names.iter().any(|m| {
+            let m = m.as_str();
+            lower == m
+                || lower.strip_suffix(m).is_some_and(|rest| rest.ends_with('_'))
+                || lower.strip_prefix(m).is_some_and(|rest| rest.starts_with('_'))
+        })
     }
 }
 

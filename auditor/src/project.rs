@@ -3,12 +3,16 @@
 //! call's result from the callee), spreads hotness from the hot roots, and
 //! turns each site into a [`Finding`] with a severity and the reason for it.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use d2h_reports::{Finding, Fingerprinter};
 use d2h_rules::{RuleId, Severity};
 
 use crate::model::{ArgSlot, CallTarget, Certainty, Context, FileFacts, Origin, Site, Ty};
+use crate::source::one_line;
 
 /// A function anywhere in the project: (file index, function index).
 pub type FnId = (usize, usize);
@@ -29,6 +33,10 @@ pub struct Project<'a> {
     by_class_method: HashMap<(&'a str, &'a str), Vec<FnId>>,
     /// method name → methods anywhere.
     by_method: HashMap<&'a str, Vec<FnId>>,
+    /// Every dotted part of every project module (`pkg`, `sub`, `mod`).
+    module_parts: HashSet<&'a str>,
+    /// What each call site (file, call) resolves to, computed once.
+    call_targets: Vec<Vec<Vec<FnId>>>,
     /// callee → its call sites (file, call index).
     callers: HashMap<FnId, Vec<(usize, usize)>>,
     /// Why each hot function is hot: the chain of qualified names from its root.
@@ -41,13 +49,15 @@ impl<'a> Project<'a> {
     pub fn new(files: &'a [FileFacts]) -> Self {
         let mut project = Project {
             files,
-            by_module_name: HashMap::new(),
-            by_name: HashMap::new(),
-            by_class_method: HashMap::new(),
-            by_method: HashMap::new(),
-            callers: HashMap::new(),
-            hot: HashMap::new(),
-            sync_wrappers: HashSet::new(),
+            by_module_name: HashMap::default(),
+            by_name: HashMap::default(),
+            by_class_method: HashMap::default(),
+            by_method: HashMap::default(),
+            module_parts: files.iter().flat_map(|f| f.module.split('.')).collect(),
+            call_targets: Vec::new(),
+            callers: HashMap::default(),
+            hot: HashMap::default(),
+            sync_wrappers: HashSet::default(),
         };
         project.index();
         project.link_callers();
@@ -81,13 +91,30 @@ impl<'a> Project<'a> {
     }
 
     fn link_callers(&mut self) {
-        for (file_index, file) in self.files.iter().enumerate() {
-            for (call_index, call) in file.calls.iter().enumerate() {
-                for callee in self.resolve(file_index, &call.target) {
+        let call_targets: Vec<Vec<Vec<FnId>>> = self
+            .files
+            .iter()
+            .enumerate()
+            .map(|(file_index, file)| {
+                file.calls
+                    .iter()
+                    .map(|call| self.resolve(file_index, &call.target))
+                    .collect()
+            })
+            .collect();
+        for (file_index, targets) in call_targets.iter().enumerate() {
+            for (call_index, callees) in targets.iter().enumerate() {
+                for &callee in callees {
                     self.callers.entry(callee).or_default().push((file_index, call_index));
                 }
             }
         }
+        self.call_targets = call_targets;
+    }
+
+    /// The functions call `call_index` of file `file_index` may reach.
+    fn callees(&self, file_index: usize, call_index: usize) -> &[FnId] {
+        &self.call_targets[file_index][call_index]
     }
 
     /// The project functions a call target may stand for.
@@ -126,7 +153,7 @@ impl<'a> Project<'a> {
                 // `from pkg import Class` then `Class.method` is not a function; `from mod import helper`
                 // where `mod` is a project module spelled differently: accept a unique name.
                 let root = module.split('.').next().unwrap_or("");
-                let is_project_module = self.files.iter().any(|f| f.module.split('.').any(|part| part == root));
+                let is_project_module = self.module_parts.contains(root);
                 match self.by_name.get(name.as_str()) {
                     Some(found) if found.len() == 1 && is_project_module => found.clone(),
                     _ => Vec::new(),
@@ -195,7 +222,7 @@ impl<'a> Project<'a> {
         }
         // Calls made in a loop that runs a model (a frame loop) are hot too.
         for (file_index, file) in self.files.iter().enumerate() {
-            for call in &file.calls {
+            for (call_index, call) in file.calls.iter().enumerate() {
                 let Some(loop_ctx) = &call.context.in_loop else {
                     continue;
                 };
@@ -206,7 +233,7 @@ impl<'a> Project<'a> {
                     Some(f) => format!("the frame loop in `{}`", file.functions[f].qualname),
                     None => format!("the frame loop at {}:{}", file.path, loop_ctx.line),
                 };
-                for callee in self.resolve(file_index, &call.target) {
+                for &callee in &self.call_targets[file_index][call_index] {
                     if !self.hot.contains_key(&callee) && !self.is_cold(callee) {
                         self.hot
                             .insert(callee, vec![origin.clone(), self.qualname(callee).to_string()]);
@@ -215,7 +242,7 @@ impl<'a> Project<'a> {
                 }
             }
         }
-        let mut calls_by_function: HashMap<FnId, Vec<usize>> = HashMap::new();
+        let mut calls_by_function: HashMap<FnId, Vec<usize>> = HashMap::default();
         for (file_index, file) in self.files.iter().enumerate() {
             for (call_index, call) in file.calls.iter().enumerate() {
                 if let Some(f) = call.context.function {
@@ -230,7 +257,7 @@ impl<'a> Project<'a> {
                 if !call.context.propagates() {
                     continue;
                 }
-                for callee in self.resolve(caller.0, &call.target) {
+                for &callee in &self.call_targets[caller.0][call_index] {
                     if self.hot.contains_key(&callee) || self.is_cold(callee) {
                         continue;
                     }
@@ -299,7 +326,10 @@ impl<'a> Project<'a> {
     }
 
     /// The findings of one file, in source order, with severities and reasons.
-    pub fn findings(&self, file_index: usize) -> Vec<Finding> {
+    ///
+    /// `load_text` reads the file's source again, for the code of call sites
+    /// that only the project pass finds (calls of sync helpers).
+    pub fn findings(&self, file_index: usize, load_text: &dyn Fn() -> Option<Arc<str>>) -> Vec<Finding> {
         let file = &self.files[file_index];
         let mut sites: Vec<(Site, Option<String>)> = Vec::new();
         for site in &file.sites {
@@ -307,7 +337,7 @@ impl<'a> Project<'a> {
                 Certainty::Known => None,
                 Certainty::Uncertain(note) => Some(note.clone()),
                 Certainty::Pending { origin, fallback } => {
-                    let resolved = self.resolve_origin(file_index, origin, 0, &mut HashSet::new());
+                    let resolved = self.resolve_origin(file_index, origin, 0, &mut HashSet::default());
                     if resolved.is_tensor() {
                         None
                     } else if let Some(note) = fallback {
@@ -319,7 +349,7 @@ impl<'a> Project<'a> {
             };
             sites.push((site.clone(), uncertainty));
         }
-        sites.extend(self.sync_wrapper_calls(file_index));
+        sites.extend(self.sync_wrapper_calls(file_index, load_text));
         sites.sort_by_key(|(site, _)| (site.span, site.rule));
         sites.dedup_by(|a, b| a.0.span == b.0.span && a.0.rule == b.0.rule);
 
@@ -353,24 +383,32 @@ impl<'a> Project<'a> {
     }
 
     /// Calls of project helpers that synchronise are D2H004 sites themselves.
-    fn sync_wrapper_calls(&self, file_index: usize) -> Vec<(Site, Option<String>)> {
+    fn sync_wrapper_calls(
+        &self,
+        file_index: usize,
+        load_text: &dyn Fn() -> Option<Arc<str>>,
+    ) -> Vec<(Site, Option<String>)> {
         let file = &self.files[file_index];
         let mut sites = Vec::new();
-        for call in &file.calls {
-            let wrappers: Vec<FnId> = self
-                .resolve(file_index, &call.target)
-                .into_iter()
-                .filter(|id| self.sync_wrappers.contains(id))
-                .collect();
-            let Some(&wrapper) = wrappers.first() else { continue };
+        let mut text: Option<Option<Arc<str>>> = None;
+        for (call_index, call) in file.calls.iter().enumerate() {
+            let callees = self.callees(file_index, call_index);
+            let Some(&wrapper) = callees.iter().find(|id| self.sync_wrappers.contains(id)) else {
+                continue;
+            };
             if call.context.function.map(|f| (file_index, f)) == Some(wrapper) {
                 continue;
             }
+            let text = text.get_or_insert_with(load_text);
+            let code = text
+                .as_deref()
+                .and_then(|t| t.get(call.range.0 as usize..call.range.1 as usize))
+                .map_or_else(|| call.target.name().to_string(), one_line);
             sites.push((
                 Site {
                     rule: RuleId::ExplicitSync,
                     span: call.span,
-                    code: call.code.clone(),
+                    code,
                     context: call.context.clone(),
                     certainty: Certainty::Known,
                     note: Some(format!("calls `{}`, which synchronises", self.qualname(wrapper))),
@@ -471,9 +509,10 @@ fn format_chain(chain: &[String]) -> String {
 
 /// Whether a file's dotted module path is the imported module (`a.b.dfine` matches `dfine`, `b.dfine`).
 fn module_matches(file_module: &str, imported: &str) -> bool {
-    file_module == imported
-        || file_module.ends_with(&format!(".{imported}"))
-        || imported.ends_with(&format!(".{file_module}"))
+    let dotted_suffix = |long: &str, short: &str| {
+        long.len() > short.len() && long.ends_with(short) && long.as_bytes()[long.len() - short.len() - 1] == b'.'
+    };
+    file_module == imported || dotted_suffix(file_module, imported) || dotted_suffix(imported, file_module)
 }
 
 #[cfg(test)]

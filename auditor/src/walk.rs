@@ -26,8 +26,10 @@ pub fn discover(inputs: &[PathBuf], root: &Path) -> (Vec<Candidate>, Vec<FileErr
         let metadata = match std::fs::metadata(input) {
             Ok(m) => m,
             Err(err) => {
+                // Name a missing input as it was given, not relative to the root.
+                let file = input.to_string_lossy().replace('\\', "/");
                 errors.push(FileError {
-                    file: display_path(input, root),
+                    file,
                     message: describe_io(&err),
                 });
                 continue;

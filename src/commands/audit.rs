@@ -164,8 +164,10 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
         .filter(|p| !p.exists())
         .map(|p| p.display().to_string())
         .collect();
+    let format: Format = args.format.into();
     let options = AuditOptions {
         threads: args.threads,
+        keep_sources: format == Format::Text,
         ..AuditOptions::default()
     };
     let outcome = audit(&paths, &options)?;
@@ -176,13 +178,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
         let render_options = RenderOptions {
             color: use_color(args.no_color, to_file),
         };
-        write_report(
-            report,
-            args.format.into(),
-            render_options,
-            &outcome.sources,
-            args.output.as_deref(),
-        )?;
+        write_report(report, format, render_options, &outcome.sources, args.output.as_deref())?;
     }
     if !missing.is_empty() {
         eprintln!("d2h: error: no such file or directory: {}", missing.join(", "));

@@ -1,7 +1,9 @@
 //! The analyser's state: the file's facts being built, the current function's
 //! environment (name → [`Ty`]), and the local context of the statement at hand.
 
-use std::collections::HashMap;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use d2h_rules::RuleId;
 use ruff_python_ast::{Expr, Stmt};
@@ -12,8 +14,13 @@ use crate::model::{ArgSlot, CallSite, CallTarget, Certainty, Context, FunctionFa
 use crate::policy::Policy;
 use crate::source::{one_line, LineIndex};
 
+/// Expressions nested deeper than this are not analysed (Python's own parser stops far earlier).
+pub const MAX_EXPR_DEPTH: usize = 500;
+
 /// What the analyser produces for a file.
 pub struct Output {
+    /// Where an expression nested deeper than [`MAX_EXPR_DEPTH`] was met, if anywhere.
+    pub too_deep_at: Option<usize>,
     pub functions: Vec<FunctionFacts>,
     pub sites: Vec<Site>,
     pub calls: Vec<CallSite>,
@@ -42,6 +49,9 @@ pub(crate) struct Analyzer<'a> {
     pub module_classes: Vec<String>,
     pub classes: Vec<ClassScope>,
     pub context: Context,
+    last_context: Arc<Context>,
+    /// How deep the expression walk is, to stop before the stack does.
+    pub depth: usize,
     /// The current function's return type so far.
     pub returns: Option<Ty>,
 }
@@ -63,17 +73,20 @@ impl<'a> Analyzer<'a> {
             policy,
             imports: Imports::collect(body, module, is_package),
             out: Output {
+                too_deep_at: None,
                 functions: Vec::new(),
                 sites: Vec::new(),
                 calls: Vec::new(),
             },
             recording: false,
-            env: HashMap::new(),
-            globals: HashMap::new(),
+            env: HashMap::default(),
+            globals: HashMap::default(),
             module_classes: Vec::new(),
             classes: Vec::new(),
             context: Context::default(),
+            last_context: Arc::new(Context::default()),
             returns: None,
+            depth: 0,
         };
         if is_test {
             analyzer.context.cold_block = Some("in test code".to_string());
@@ -81,7 +94,7 @@ impl<'a> Analyzer<'a> {
         // Pre-pass: module-level names and torch module classes, without recording.
         analyzer.prepass_module(body);
         analyzer.recording = true;
-        analyzer.env = analyzer.globals.clone();
+        analyzer.env = HashMap::default();
         analyzer.block(body);
         analyzer.out
     }
@@ -126,10 +139,10 @@ impl<'a> Analyzer<'a> {
     pub(super) fn class_attributes(&mut self, body: &[Stmt]) -> HashMap<String, Ty> {
         let saved = (self.recording, std::mem::take(&mut self.env));
         self.recording = false;
-        let mut attrs = HashMap::new();
+        let mut attrs = HashMap::default();
         for stmt in body {
             if let Stmt::FunctionDef(method) = stmt {
-                self.env = self.globals.clone();
+                self.env = HashMap::default();
                 self.collect_self_assignments(&method.body, &mut attrs);
             }
         }
@@ -193,11 +206,12 @@ impl<'a> Analyzer<'a> {
         if !self.recording {
             return;
         }
+        let context = self.shared_context();
         self.out.sites.push(Site {
             rule,
             span: self.span(range),
             code: self.code(range),
-            context: self.context.clone(),
+            context,
             certainty,
             note,
             moves_module: false,
@@ -246,13 +260,25 @@ impl<'a> Analyzer<'a> {
         if !self.recording {
             return;
         }
+        let context = self.shared_context();
         self.out.calls.push(CallSite {
             target,
             span: self.span(range),
-            code: self.code(range),
-            context: self.context.clone(),
-            args,
+            range: (range.start().to_u32(), range.end().to_u32()),
+            context,
+            args: args
+                .into_iter()
+                .filter(|(_, ty)| ty.is_tensor() || matches!(ty, Ty::Unknown(Some(_))))
+                .collect(),
         });
+    }
+
+    /// The current context, shared with the previous record when it has not changed.
+    fn shared_context(&mut self) -> Arc<Context> {
+        if *self.last_context != self.context {
+            self.last_context = Arc::new(self.context.clone());
+        }
+        Arc::clone(&self.last_context)
     }
 
     pub fn current_class(&self) -> Option<&ClassScope> {

@@ -538,13 +538,12 @@ impl Analyzer<'_> {
     }
 
     fn torch_call(&mut self, qualified: &str, last: &str, call: &ast::ExprCall, args: &Args, range: TextRange) -> Ty {
-        let sync_note = |what: &str| Some(format!("`{what}`"));
         match qualified {
             "torch.cuda.synchronize"
             | "torch.cuda.empty_cache"
             | "torch.distributed.barrier"
             | "torch.cuda.ipc_collect" => {
-                self.site(RuleId::ExplicitSync, range, Certainty::Known, sync_note(qualified));
+                self.site(RuleId::ExplicitSync, range, Certainty::Known, None);
                 return Ty::Host;
             }
             "torch.device" => {
@@ -576,7 +575,7 @@ impl Analyzer<'_> {
             _ => {}
         }
         if qualified.starts_with("torch.distributed.") && last == "barrier" {
-            self.site(RuleId::ExplicitSync, range, Certainty::Known, sync_note(qualified));
+            self.site(RuleId::ExplicitSync, range, Certainty::Known, None);
             return Ty::Host;
         }
         if qualified.starts_with("torch.cuda.") || qualified.starts_with("torch.backends.") {

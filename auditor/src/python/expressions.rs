@@ -5,7 +5,7 @@ use d2h_rules::RuleId;
 use ruff_python_ast::{self as ast, Expr};
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
-use super::analyzer::Analyzer;
+use super::analyzer::{Analyzer, MAX_EXPR_DEPTH};
 use super::apis;
 use crate::model::{Certainty, Ty};
 
@@ -27,6 +27,17 @@ impl Analyzer<'_> {
     /// `chain_end`: where the host-side conversion chain this expression starts
     /// ends (`x.cpu()` in `x.cpu().numpy()` reports up to `.numpy()`).
     pub(super) fn expr_in_chain(&mut self, expr: &Expr, chain_end: Option<TextSize>) -> Ty {
+        if self.depth >= MAX_EXPR_DEPTH {
+            self.out.too_deep_at.get_or_insert(expr.start().to_usize());
+            return Ty::UNKNOWN;
+        }
+        self.depth += 1;
+        let ty = self.expr_kind(expr, chain_end);
+        self.depth -= 1;
+        ty
+    }
+
+    fn expr_kind(&mut self, expr: &Expr, chain_end: Option<TextSize>) -> Ty {
         match expr {
             Expr::Call(call) => self.call(call, chain_end),
             Expr::Name(name) => self.lookup(name.id.as_str()),
@@ -56,14 +67,18 @@ impl Analyzer<'_> {
                 _ => self.expr(&unary.operand),
             },
             Expr::Lambda(lambda) => {
-                let saved = self.env.clone();
-                if let Some(parameters) = &lambda.parameters {
-                    for p in parameters.iter_non_variadic_params() {
-                        self.env.insert(p.parameter.name.to_string(), Ty::UNKNOWN);
-                    }
+                let names: Vec<String> = lambda
+                    .parameters
+                    .iter()
+                    .flat_map(|p| p.iter_non_variadic_params())
+                    .map(|p| p.parameter.name.to_string())
+                    .collect();
+                let saved = self.shadow(&names);
+                for name in names {
+                    self.env.insert(name, Ty::UNKNOWN);
                 }
                 self.expr(&lambda.body);
-                self.env = saved;
+                self.unshadow(saved);
                 Ty::Host
             }
             Expr::If(if_expr) => {
@@ -159,6 +174,17 @@ impl Analyzer<'_> {
 
     /// Types `test` and records a D2H002 site when a tensor is used as a condition.
     pub fn truth(&mut self, test: &Expr) -> Ty {
+        if self.depth >= MAX_EXPR_DEPTH {
+            self.out.too_deep_at.get_or_insert(test.start().to_usize());
+            return Ty::UNKNOWN;
+        }
+        self.depth += 1;
+        let ty = self.truth_kind(test);
+        self.depth -= 1;
+        ty
+    }
+
+    fn truth_kind(&mut self, test: &Expr) -> Ty {
         match test {
             Expr::BoolOp(bool_op) => {
                 let mut ty = Ty::Host;
@@ -185,7 +211,11 @@ impl Analyzer<'_> {
     }
 
     fn comprehension(&mut self, generators: &[ast::Comprehension], elements: &[&Expr]) {
-        let saved = self.env.clone();
+        let mut names = Vec::new();
+        for generator in generators {
+            collect_names(&generator.target, &mut names);
+        }
+        let saved = self.shadow(&names);
         let saved_loop = self.context.in_loop.clone();
         for generator in generators {
             let iter = self.expr(&generator.iter);
@@ -198,7 +228,21 @@ impl Analyzer<'_> {
             self.expr(element);
         }
         self.context.in_loop = saved_loop;
-        self.env = saved;
+        self.unshadow(saved);
+    }
+
+    /// Saves what `names` are bound to before a comprehension or lambda rebinds them.
+    fn shadow(&self, names: &[String]) -> Vec<(String, Option<Ty>)> {
+        names.iter().map(|n| (n.clone(), self.env.get(n).cloned())).collect()
+    }
+
+    fn unshadow(&mut self, saved: Vec<(String, Option<Ty>)>) {
+        for (name, ty) in saved {
+            match ty {
+                Some(ty) => self.env.insert(name, ty),
+                None => self.env.remove(&name),
+            };
+        }
     }
 
     fn attribute(&mut self, attr: &ast::ExprAttribute) -> Ty {
@@ -352,6 +396,16 @@ impl Analyzer<'_> {
 
     pub(super) fn format_site(&mut self, range: TextRange, ty: &Ty, how: &str) {
         self.site_if_tensor(RuleId::HostFormat, range, ty, Some(format!("tensor {how}")));
+    }
+}
+
+fn collect_names(target: &Expr, names: &mut Vec<String>) {
+    match target {
+        Expr::Name(name) => names.push(name.id.to_string()),
+        Expr::Tuple(t) => t.elts.iter().for_each(|e| collect_names(e, names)),
+        Expr::List(l) => l.elts.iter().for_each(|e| collect_names(e, names)),
+        Expr::Starred(s) => collect_names(&s.value, names),
+        _ => {}
     }
 }
 

@@ -1,6 +1,6 @@
 //! Import aliases of a Python module: local name → qualified dotted name.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use ruff_python_ast::{Expr, Stmt};
 

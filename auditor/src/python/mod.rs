@@ -15,34 +15,69 @@ mod expressions;
 mod imports;
 mod statements;
 
-use std::sync::Arc;
-
 use crate::model::FileFacts;
 use crate::policy::{is_test_path, Policy};
 use crate::source::LineIndex;
 
-/// A syntax error, with its 1-based position.
+/// Nesting deeper than this is refused before parsing (CPython stops at 200 brackets).
+const MAX_BRACKET_DEPTH: usize = 1000;
+
+/// Why a file could not be analysed, with the 1-based position of the problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntaxError {
+pub struct AnalysisError {
     pub line: u32,
     pub column: u32,
+    pub kind: ErrorKind,
     pub message: String,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The parser rejected the file.
+    Syntax,
+    /// Nesting too deep to analyse safely; Python itself rejects such files.
+    TooDeep,
+}
+
+impl std::fmt::Display for AnalysisError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind {
+            ErrorKind::Syntax => write!(f, "syntax error at {}:{}: {}", self.line, self.column, self.message),
+            ErrorKind::TooDeep => write!(f, "not audited: {} at {}:{}", self.message, self.line, self.column),
+        }
+    }
+}
+
 /// Analyses one Python file. `path` is relative to the audit root, `/`-separated.
-pub fn analyze(path: &str, text: Arc<str>, policy: &Policy) -> Result<FileFacts, SyntaxError> {
-    let parsed = ruff_python_parser::parse_module(&text).map_err(|err| {
-        let index = LineIndex::new(&text);
-        let (line, column) = index.position(&text, err.location.start().to_usize());
-        SyntaxError {
+pub fn analyze(path: &str, text: &str, policy: &Policy) -> Result<FileFacts, AnalysisError> {
+    let index = LineIndex::new(text);
+    let error_at = |offset: usize, kind, message: String| {
+        let (line, column) = index.position(text, offset);
+        AnalysisError {
             line,
             column,
-            message: err.error.to_string(),
+            kind,
+            message,
         }
+    };
+    if let Some(offset) = bracket_depth_exceeded(text, MAX_BRACKET_DEPTH) {
+        let message = format!("brackets nested deeper than {MAX_BRACKET_DEPTH} levels");
+        return Err(error_at(offset, ErrorKind::TooDeep, message));
+    }
+    let parsed = ruff_python_parser::parse_module(text).map_err(|err| {
+        error_at(
+            err.location.start().to_usize(),
+            ErrorKind::Syntax,
+            err.error.to_string(),
+        )
     })?;
     let (module, is_package) = module_path(path);
     let is_test = is_test_path(path);
-    let facts = analyzer::Analyzer::run(path, &module, is_package, is_test, &text, &parsed.syntax().body, policy);
+    let facts = analyzer::Analyzer::run(path, &module, is_package, is_test, text, &parsed.syntax().body, policy);
+    if let Some(offset) = facts.too_deep_at {
+        let message = format!("expression nested deeper than {} levels", analyzer::MAX_EXPR_DEPTH);
+        return Err(error_at(offset, ErrorKind::TooDeep, message));
+    }
     Ok(FileFacts {
         path: path.to_string(),
         module,
@@ -50,8 +85,26 @@ pub fn analyze(path: &str, text: Arc<str>, policy: &Policy) -> Result<FileFacts,
         functions: facts.functions,
         sites: facts.sites,
         calls: facts.calls,
-        text,
     })
+}
+
+/// The offset where bracket nesting first exceeds `limit`, counting raw bytes
+/// (brackets in strings count too: a cheap guard, not a parser).
+fn bracket_depth_exceeded(text: &str, limit: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (offset, byte) in text.bytes().enumerate() {
+        match byte {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return Some(offset);
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// `pkg/sub/mod.py` → (`pkg.sub.mod`, false); `pkg/__init__.py` → (`pkg`, true).
@@ -70,6 +123,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let brackets = format!("x = {}1{}\n", "[".repeat(5000), "]".repeat(5000));
+        let err = analyze("deep.py", &brackets, &Policy::default()).unwrap_err();
+        assert_eq!((err.kind, err.line), (ErrorKind::TooDeep, 1));
+        let unary = format!("def f(x):\n    return {}x.cpu()\n", "-".repeat(5000));
+        let err = analyze("unary.py", &unary, &Policy::default()).unwrap_err();
+        assert_eq!((err.kind, err.line), (ErrorKind::TooDeep, 2));
+        let fine = format!("x = {}1{}\n", "(".repeat(150), ")".repeat(150));
+        assert!(analyze("fine.py", &fine, &Policy::default()).is_ok());
+    }
+
+    #[test]
     fn module_paths() {
         assert_eq!(module_path("a/b/c.py"), ("a.b.c".to_string(), false));
         assert_eq!(module_path("a/__init__.py"), ("a".to_string(), true));
@@ -78,7 +143,8 @@ mod tests {
 
     #[test]
     fn syntax_errors_carry_a_position() {
-        let err = analyze("bad.py", Arc::from("def f(:\n    pass\n"), &Policy::default()).unwrap_err();
+        let err = analyze("bad.py", "def f(:\n    pass\n", &Policy::default()).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Syntax);
         assert_eq!(err.line, 1);
         assert!(err.column > 1);
         assert!(!err.message.is_empty());

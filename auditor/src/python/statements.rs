@@ -1,11 +1,13 @@
 //! Statements: functions and classes, guards, loops, `except` handlers, and
 //! the `if __name__ == "__main__":` block, each setting the local context.
 
+use rustc_hash::FxHashMap as HashMap;
+
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::Ranged;
 
-use super::analyzer::{name_of, Analyzer, ClassScope};
+use super::analyzer::{name_of, Analyzer, ClassScope, MAX_EXPR_DEPTH};
 use super::apis;
 use crate::model::{FunctionFacts, LoopContext, Origin, Ty};
 
@@ -312,7 +314,13 @@ impl Analyzer<'_> {
         }
 
         let evidence = tensor_evidence(&function.body, &params);
-        let saved_env = std::mem::replace(&mut self.env, self.globals.clone());
+        // Closures see their enclosing function's names; top-level functions see globals only.
+        let enclosing = if self.context.function.is_some() {
+            self.env.clone()
+        } else {
+            HashMap::default()
+        };
+        let saved_env = std::mem::replace(&mut self.env, enclosing);
         let saved_context = std::mem::take(&mut self.context);
         let saved_returns = self.returns.take();
         self.context.function = Some(index);
@@ -392,7 +400,7 @@ impl Analyzer<'_> {
             name: qualified_name,
             attrs,
         });
-        let saved_env = self.env.clone();
+        let saved_env = std::mem::take(&mut self.env);
         self.block(&class.body);
         self.env = saved_env;
         self.classes.pop();
@@ -430,6 +438,7 @@ impl Analyzer<'_> {
         let mut finder = ModelCallFinder {
             analyzer: self,
             found: None,
+            depth: 0,
         };
         for stmt in body {
             finder.visit_stmt(stmt);
@@ -444,6 +453,7 @@ impl Analyzer<'_> {
 struct ModelCallFinder<'a, 'b> {
     analyzer: &'a Analyzer<'b>,
     found: Option<String>,
+    depth: usize,
 }
 
 impl<'a> Visitor<'a> for ModelCallFinder<'_, '_> {
@@ -454,7 +464,7 @@ impl<'a> Visitor<'a> for ModelCallFinder<'_, '_> {
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {
-        if self.found.is_some() {
+        if self.found.is_some() || self.depth >= MAX_EXPR_DEPTH {
             return;
         }
         if let Expr::Call(call) = expr {
@@ -469,7 +479,9 @@ impl<'a> Visitor<'a> for ModelCallFinder<'_, '_> {
                 }
             }
         }
+        self.depth += 1;
         visitor::walk_expr(self, expr);
+        self.depth -= 1;
     }
 }
 
@@ -478,6 +490,7 @@ fn tensor_evidence(body: &[Stmt], params: &[String]) -> Vec<String> {
     struct Evidence<'p> {
         params: &'p [String],
         found: Vec<String>,
+        depth: usize,
     }
     impl<'a> Visitor<'a> for Evidence<'_> {
         fn visit_stmt(&mut self, stmt: &'a Stmt) {
@@ -486,6 +499,9 @@ fn tensor_evidence(body: &[Stmt], params: &[String]) -> Vec<String> {
             }
         }
         fn visit_expr(&mut self, expr: &'a Expr) {
+            if self.depth >= MAX_EXPR_DEPTH {
+                return;
+            }
             if let Expr::Attribute(attr) = expr {
                 if let Expr::Name(base) = attr.value.as_ref() {
                     let name = base.id.as_str();
@@ -497,12 +513,15 @@ fn tensor_evidence(body: &[Stmt], params: &[String]) -> Vec<String> {
                     }
                 }
             }
+            self.depth += 1;
             visitor::walk_expr(self, expr);
+            self.depth -= 1;
         }
     }
     let mut evidence = Evidence {
         params,
         found: Vec::new(),
+        depth: 0,
     };
     for stmt in body {
         evidence.visit_stmt(stmt);
