@@ -11,7 +11,8 @@ mod commands;
 mod output;
 
 #[global_allocator]
-static GLOBAL: d2h_pipeline::alloc::CountingAlloc<mimalloc::MiMalloc> = d2h_pipeline::alloc::CountingAlloc::new(mimalloc::MiMalloc);
+static GLOBAL: d2h_pipeline::alloc::CountingAlloc<mimalloc::MiMalloc> =
+    d2h_pipeline::alloc::CountingAlloc::new(mimalloc::MiMalloc);
 
 #[derive(Debug, Parser)]
 #[command(

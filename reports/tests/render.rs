@@ -11,8 +11,7 @@ use fixture::*;
 
 fn rendered(report: &Report, format: Format, color: bool, sources: &SourceCache) -> String {
     let mut out = Vec::new();
-    render(report, format, RenderOptions { color }, sources, &mut out)
-        .expect("writing to a Vec never fails");
+    render(report, format, RenderOptions { color }, sources, &mut out).expect("writing to a Vec never fails");
     String::from_utf8(out).expect("renderers write UTF-8")
 }
 
@@ -72,10 +71,7 @@ fn snapshot_concise_runtime() {
 
 #[test]
 fn snapshot_markdown_runtime() {
-    insta::assert_snapshot!(
-        "markdown_runtime",
-        plain(&runtime_report(), Format::Markdown)
-    );
+    insta::assert_snapshot!("markdown_runtime", plain(&runtime_report(), Format::Markdown));
 }
 
 #[test]
@@ -99,11 +95,7 @@ fn no_escape_bytes_without_colour_and_some_with_it() {
         }
         for format in [Format::Text, Format::Concise] {
             let out = rendered(&report, format, true, &sources());
-            assert!(
-                out.contains("\x1b["),
-                "{} output is not coloured",
-                format.name()
-            );
+            assert!(out.contains("\x1b["), "{} output is not coloured", format.name());
             assert!(
                 out.ends_with("\x1b[0m\n"),
                 "{} output leaves a style open",
@@ -144,9 +136,7 @@ fn control_characters_in_sources_never_reach_the_terminal() {
 /// source row above it.
 fn frame_rows(out: &str, line: u32) -> Option<(&str, &str)> {
     let rows: Vec<&str> = out.lines().collect();
-    let source_row = rows
-        .iter()
-        .position(|row| row.starts_with(&format!("{line} |")))?;
+    let source_row = rows.iter().position(|row| row.starts_with(&format!("{line} |")))?;
     Some((rows[source_row], rows[source_row + 1]))
 }
 
@@ -164,13 +154,7 @@ fn carets_span_from_column_to_end_column_and_align_with_the_source() {
         let out = plain(&alone(f), Format::Text);
         let (_, underline) = frame_rows(&out, f.line).unwrap_or_else(|| panic!("no frame:\n{out}"));
         let carets = underline.chars().filter(|&c| c == '^').count();
-        assert_eq!(
-            carets as u32,
-            f.end_column - f.column,
-            "{}:{}\n{out}",
-            f.file,
-            f.line
-        );
+        assert_eq!(carets as u32, f.end_column - f.column, "{}:{}\n{out}", f.file, f.line);
 
         // The first caret sits under the first character of the site, in
         // terminal columns: tabs expand to 4, wide characters count 2.
@@ -193,11 +177,7 @@ fn a_multi_line_site_is_underlined_to_the_end_of_its_first_line() {
     let (_, underline) = frame_rows(&out, f.line).expect("frame");
     let source = line_text(&f.file, f.line).unwrap().trim_end();
     let carets = underline.chars().filter(|&c| c == '^').count();
-    assert_eq!(
-        carets,
-        source.chars().count() + 1 - f.column as usize,
-        "{out}"
-    );
+    assert_eq!(carets, source.chars().count() + 1 - f.column as usize, "{out}");
     assert!(
         underline.ends_with(&format!("D2H006 (continues to line {})", f.end_line)),
         "{out}"
@@ -206,31 +186,18 @@ fn a_multi_line_site_is_underlined_to_the_end_of_its_first_line() {
 
 #[test]
 fn a_site_without_source_keeps_its_header_why_and_help() {
-    let f = static_findings()
-        .into_iter()
-        .find(|f| f.file == ENGINE)
-        .unwrap();
+    let f = static_findings().into_iter().find(|f| f.file == ENGINE).unwrap();
     let out = plain(&alone(&f), Format::Text);
     assert!(frame_rows(&out, f.line).is_none(), "{out}");
     assert!(!out.contains("^"), "{out}");
+    assert!(out.contains("    = code: `torch.cuda.synchronize()`\n"), "{out}");
+    assert!(out.starts_with("tracker/engine.py:300:9: D2H004 [critical] explicit host-device synchronisation\n"));
     assert!(
-        out.contains("    = code: `torch.cuda.synchronize()`\n"),
-        "{out}"
-    );
-    assert!(out.starts_with(
-        "tracker/engine.py:300:9: D2H004 [critical] explicit host-device synchronisation\n"
-    ));
-    assert!(
-        out.contains(
-            "    = why critical: reached from `Orchestrator.process_frame` → `Engine.step`\n"
-        ),
+        out.contains("    = why critical: reached from `Orchestrator.process_frame` → `Engine.step`\n"),
         "{out}"
     );
     assert!(
-        out.contains(&format!(
-            "    = help: {}\n",
-            RuleId::ExplicitSync.rule().fix
-        )),
+        out.contains(&format!("    = help: {}\n", RuleId::ExplicitSync.rule().fix)),
         "{out}"
     );
 }
@@ -238,10 +205,7 @@ fn a_site_without_source_keeps_its_header_why_and_help() {
 #[test]
 fn gutter_width_follows_the_line_number() {
     let out = plain(&static_report(), Format::Text);
-    assert!(
-        out.contains("\n  |\n7 |     return    state.cpu()\n  |"),
-        "{out}"
-    );
+    assert!(out.contains("\n  |\n7 |     return    state.cpu()\n  |"), "{out}");
     assert!(out.contains("\n     |\n1024 |"), "{out}");
 }
 
@@ -268,11 +232,7 @@ fn markdown_orders_files_by_critical_then_medium_then_low_count() {
                 .filter(|f| f.file == file && f.severity == s)
                 .count()
         };
-        (
-            count(Severity::Critical),
-            count(Severity::Medium),
-            count(Severity::Low),
-        )
+        (count(Severity::Critical), count(Severity::Medium), count(Severity::Low))
     };
     let keys: Vec<_> = files.iter().map(|f| counts(f)).collect();
     assert!(keys.windows(2).all(|w| w[0] >= w[1]), "{keys:?}");
@@ -281,13 +241,7 @@ fn markdown_orders_files_by_critical_then_medium_then_low_count() {
 #[test]
 fn markdown_sites_within_a_file_are_in_line_order() {
     let md = plain(&static_report(), Format::Markdown);
-    let section = md
-        .split("### 1.")
-        .nth(1)
-        .unwrap()
-        .split("###")
-        .next()
-        .unwrap();
+    let section = md.split("### 1.").nth(1).unwrap().split("###").next().unwrap();
     let lines: Vec<u32> = section
         .lines()
         .filter(|l| l.starts_with("| ") && l[2..].starts_with(|c: char| c.is_ascii_digit()))
@@ -310,34 +264,18 @@ fn markdown_tables_keep_their_shape_despite_pipes_and_backticks() {
                 .char_indices()
                 .filter(|&(i, c)| c == '|' && !row[..i].ends_with('\\'))
                 .count();
-            assert_eq!(
-                bars,
-                *columns.get_or_insert(bars),
-                "row breaks its table: {row}"
-            );
+            assert_eq!(bars, *columns.get_or_insert(bars), "row breaks its table: {row}");
         }
     }
     let md = plain(&static_report(), Format::Markdown);
-    assert!(
-        md.contains("| ``f\"merged `{(a \\| b).sum()}` masks\"`` |"),
-        "{md}"
-    );
+    assert!(md.contains("| ``f\"merged `{(a \\| b).sum()}` masks\"`` |"), "{md}");
 }
 
 #[test]
 fn markdown_lists_one_fix_per_rule_of_each_file() {
     let md = plain(&static_report(), Format::Markdown);
-    let predictor = md
-        .split("### 1.")
-        .nth(1)
-        .unwrap()
-        .split("###")
-        .next()
-        .unwrap();
-    let fixes: Vec<&str> = predictor
-        .lines()
-        .filter(|l| l.starts_with("- **D2H"))
-        .collect();
+    let predictor = md.split("### 1.").nth(1).unwrap().split("###").next().unwrap();
+    let fixes: Vec<&str> = predictor.lines().filter(|l| l.starts_with("- **D2H")).collect();
     assert_eq!(fixes.len(), 4, "{predictor}");
     assert!(fixes[0].starts_with("- **D2H001 explicit-copy**: keep the tensor on the device"));
     assert!(
@@ -350,8 +288,7 @@ fn markdown_lists_one_fix_per_rule_of_each_file() {
 fn json_round_trips_to_an_equal_report() {
     for report in [static_report(), runtime_report(), empty_report()] {
         let json = plain(&report, Format::Json);
-        let back: Report =
-            serde_json::from_str(&json).expect("the JSON renderer writes the schema");
+        let back: Report = serde_json::from_str(&json).expect("the JSON renderer writes the schema");
         assert_eq!(back, report);
     }
 }
@@ -365,10 +302,7 @@ fn output_is_deterministic_and_independent_of_finding_order() {
     for format in [Format::Text, Format::Concise, Format::Markdown] {
         assert_eq!(plain(&report, format), plain(&report, format));
     }
-    assert_eq!(
-        plain(&shuffled, Format::Markdown),
-        plain(&report, Format::Markdown)
-    );
+    assert_eq!(plain(&shuffled, Format::Markdown), plain(&report, Format::Markdown));
 }
 
 #[test]
@@ -381,7 +315,8 @@ fn the_summary_sentence_pluralises() {
     );
 
     let report = static_report();
-    let expected = "Found 11 transfers (5 critical, 3 medium, 3 low) in 7 files scanned; 1 file could not be audited.\n";
+    let expected =
+        "Found 11 transfers (5 critical, 3 medium, 3 low) in 7 files scanned; 1 file could not be audited.\n";
     assert!(plain(&report, Format::Text).ends_with(expected));
     assert!(plain(&report, Format::Concise).ends_with(expected));
 
@@ -402,34 +337,22 @@ fn the_summary_sentence_pluralises() {
     );
 
     let runtime = plain(&runtime_report(), Format::Text);
-    assert!(runtime.ends_with(
-        "\nObserved 4 transfer sites (2 critical, 0 medium, 2 low), 2413 transfers in total.\n"
-    ));
+    assert!(runtime.ends_with("\nObserved 4 transfer sites (2 critical, 0 medium, 2 low), 2413 transfers in total.\n"));
 }
 
 #[test]
 fn runtime_text_shows_counts_latency_and_memory() {
     let out = plain(&runtime_report(), Format::Text);
     assert!(
-        out.contains(
-            "    = observed: 1800× (3.00/frame), 117964800 bytes (112.5 MiB), phase frame\n"
-        ),
+        out.contains("    = observed: 1800× (3.00/frame), 117964800 bytes (112.5 MiB), phase frame\n"),
         "{out}"
     );
     assert!(
-        out.contains(
-            "   = observed: 12× (0.02/frame), 48 bytes, phase frame, behind a logging guard\n"
-        ),
+        out.contains("   = observed: 12× (0.02/frame), 48 bytes, phase frame, behind a logging guard\n"),
         "{out}"
     );
-    assert!(
-        out.contains("Latency over 600 frames\n  p50   14.25 ms\n"),
-        "{out}"
-    );
-    assert!(
-        out.contains("  device growth                 +12.0 MiB\n"),
-        "{out}"
-    );
+    assert!(out.contains("Latency over 600 frames\n  p50   14.25 ms\n"), "{out}");
+    assert!(out.contains("  device growth                 +12.0 MiB\n"), "{out}");
 }
 
 #[test]
