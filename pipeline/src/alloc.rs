@@ -56,8 +56,22 @@ fn in_staging() -> bool {
     STAGING.try_with(Cell::get).unwrap_or(false)
 }
 
+/// Counting is on unless a program that never runs the pipeline turns it off
+/// (`d2h audit` does: shared counters cost every allocation a contended atomic).
+static COUNTING: AtomicBool = AtomicBool::new(true);
+
+/// Turns the counters on or off for the whole process; call it before any thread starts.
+pub fn set_counting(on: bool) {
+    COUNTING.store(on, Ordering::Relaxed);
+}
+
 fn on_alloc(size: usize) {
-    INSTALLED.store(true, Ordering::Relaxed);
+    if !INSTALLED.load(Ordering::Relaxed) {
+        INSTALLED.store(true, Ordering::Relaxed);
+    }
+    if !COUNTING.load(Ordering::Relaxed) {
+        return;
+    }
     let phase = usize::from(PHASE.load(Ordering::Relaxed)).min(2);
     ALLOCATIONS[phase].fetch_add(1, Ordering::Relaxed);
     BYTES[phase].fetch_add(size as u64, Ordering::Relaxed);
@@ -76,6 +90,9 @@ fn on_alloc(size: usize) {
 }
 
 fn on_dealloc(size: usize) {
+    if !COUNTING.load(Ordering::Relaxed) {
+        return;
+    }
     LIVE.fetch_sub(size as i64, Ordering::Relaxed);
 }
 
