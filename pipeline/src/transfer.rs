@@ -453,16 +453,19 @@ impl Reader<'_> {
         Ok(out)
     }
 
-    /// `t.to_device(&Device::Cpu)`, recorded as D2H001. Always a new host
-    /// buffer, also on the CPU device.
+    /// `t.to_device(&Device::Cpu)`, recorded as D2H001. Always a new,
+    /// contiguous host buffer, also on the CPU device.
     #[track_caller]
     pub fn to_host(&self, t: &Tensor, symbol: &'static str, what: &'static str) -> candle_core::Result<Tensor> {
         let site = Self::site();
-        // On the CPU device `to_device(Cpu)` would share the storage; a real
-        // transfer lands in a fresh host buffer, so make one.
+        // The host copy is contiguous (what host code then indexes), so the
+        // bytes moved are the element count's. On the CPU device
+        // `to_device(Cpu)` would share the storage; a real transfer lands in a
+        // fresh host buffer, so make one.
         let out = alloc::staging(|| match t.device() {
-            Device::Cpu => t.copy(),
-            _ => t.to_device(&Device::Cpu),
+            Device::Cpu if t.is_contiguous() => t.copy(),
+            Device::Cpu => t.contiguous(),
+            _ => t.contiguous()?.to_device(&Device::Cpu),
         })?;
         self.gate.record(
             RuleId::ExplicitCopy,
