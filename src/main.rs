@@ -11,8 +11,8 @@ mod commands;
 mod output;
 
 #[global_allocator]
-static GLOBAL: d2h_pipeline::alloc::CountingAlloc<mimalloc::MiMalloc> =
-    d2h_pipeline::alloc::CountingAlloc::new(mimalloc::MiMalloc);
+static GLOBAL: d2h_pipeline::alloc::CountingAlloc<std::alloc::System> =
+    d2h_pipeline::alloc::CountingAlloc::new(std::alloc::System);
 
 #[derive(Debug, Parser)]
 #[command(

@@ -1,7 +1,7 @@
 //! An instrumented global allocator.
 //!
 //! [`CountingAlloc`] wraps any [`GlobalAlloc`] (the `d2h` binary wraps
-//! mimalloc, tests wrap `System`) and counts host allocations and bytes per
+//! the system allocator, so do tests) and counts host allocations and bytes per
 //! [`Phase`], live and peak bytes, and large (≥ [`LARGE_BUFFER`]) buffers
 //! allocated inside a frame. The library only provides the type and the
 //! counters: a program opts in by installing it as its `#[global_allocator]`;

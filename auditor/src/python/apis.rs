@@ -117,6 +117,15 @@ pub const METADATA_ATTRIBUTES: &[&str] = &[
     "layout",
     "is_leaf",
     "names",
+    "placements",
+    "device_mesh",
+    "is_sparse",
+    "is_quantized",
+    "is_meta",
+    "itemsize",
+    "nbytes",
+    "is_mps",
+    "is_cpu",
 ];
 
 /// Methods that return host metadata, not data.

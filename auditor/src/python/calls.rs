@@ -464,8 +464,11 @@ impl Analyzer<'_> {
             if matches!(last, "nms" | "batched_nms") {
                 let note = Some(format!("`{last}` returns a data-dependent number of boxes"));
                 self.site(RuleId::DataDependentShape, range, Certainty::Known, note);
+                return Some(Ty::TENSOR);
             }
-            return Some(Ty::TENSOR);
+            // `torchvision.ops.*` compute on tensors; the rest (`get_dimensions`, transforms) may not.
+            let is_op = qualified.starts_with("torchvision.ops.") && !apis::is_class_name(last);
+            return Some(if is_op { Ty::TENSOR } else { Ty::UNKNOWN });
         }
         if matches!(
             qualified,
@@ -613,7 +616,7 @@ impl Analyzer<'_> {
         if contains(apis::CREATION_FUNCTIONS, last) || last.ends_with("_like") {
             return self.created_tensor(last, call, args);
         }
-        if last.starts_with("is_") || last.starts_with("get_") || last.starts_with("set_") {
+        if last.starts_with("is_") || last.starts_with("get_") || last.starts_with("set_") || last.starts_with('_') {
             return Ty::Host;
         }
         if matches!(

@@ -78,6 +78,11 @@ pub fn analyze(path: &str, text: &str, policy: &Policy) -> Result<FileFacts, Ana
         let message = format!("expression nested deeper than {} levels", analyzer::MAX_EXPR_DEPTH);
         return Err(error_at(offset, ErrorKind::TooDeep, message));
     }
+    // Facts live until the whole project is joined: keep no growth slack.
+    let mut facts = facts;
+    facts.functions.shrink_to_fit();
+    facts.sites.shrink_to_fit();
+    facts.calls.shrink_to_fit();
     Ok(FileFacts {
         path: path.to_string(),
         module,

@@ -214,9 +214,42 @@ impl Analyzer<'_> {
             if let Some(g) = guard {
                 self.context.guard = Some(g);
             }
+            let narrowed = test.and_then(|t| self.isinstance_narrowing(t));
+            let shadowed = narrowed
+                .as_ref()
+                .map(|(name, ty)| (name.clone(), self.env.insert(name.clone(), ty.clone())));
             self.block(body);
+            if let Some((name, previous)) = shadowed {
+                match previous {
+                    Some(ty) => self.env.insert(name, ty),
+                    None => self.env.remove(&name),
+                };
+            }
             self.context.guard = saved.clone();
         }
+    }
+
+    /// `isinstance(x, int)` narrows `x` to a host value in the branch; `isinstance(x, torch.Tensor)` to a tensor.
+    fn isinstance_narrowing(&self, test: &Expr) -> Option<(String, Ty)> {
+        let Expr::Call(call) = test else { return None };
+        if !matches!(call.func.as_ref(), Expr::Name(n) if n.id.as_str() == "isinstance") {
+            return None;
+        }
+        let [Expr::Name(name), classes] = &call.arguments.args[..] else {
+            return None;
+        };
+        let text = self.text_of(classes);
+        let ty = if text.contains("Tensor") {
+            if text.contains("ndarray") || text.contains("int") || text.contains("float") {
+                return None;
+            }
+            Ty::TENSOR
+        } else if text.contains("Module") {
+            Ty::Module
+        } else {
+            Ty::Host
+        };
+        Some((name.id.to_string(), ty))
     }
 
     /// If `test` is a debug/logging condition: its text, and whether it is negated.
@@ -409,28 +442,7 @@ impl Analyzer<'_> {
 
     /// The type an annotation declares, when it says tensor, array, module or scalar.
     pub(super) fn annotation_type(&self, annotation: &Expr) -> Option<Ty> {
-        let text = self.text_of(annotation);
-        let is_tensor = |s: &str| s.contains("Tensor") && !s.contains("ndarray");
-        if is_tensor(&text) {
-            return Some(Ty::TENSOR);
-        }
-        if text.contains("ndarray") || text.contains("NDArray") {
-            return Some(Ty::Host);
-        }
-        if text.contains("Module") {
-            return Some(Ty::Module);
-        }
-        let host_words = ["int", "float", "bool", "str", "bytes", "dict", "Dict"];
-        if host_words.contains(&text.trim()) {
-            return Some(Ty::Host);
-        }
-        if ["list", "List", "tuple", "Tuple", "Sequence"]
-            .iter()
-            .any(|w| text.starts_with(w))
-        {
-            return Some(Ty::HostSeq);
-        }
-        None
+        annotation_type(&self.text_of(annotation))
     }
 
     /// The model-like call in a loop body that makes it a frame loop, if any.
@@ -586,5 +598,89 @@ fn iterated(ty: &Ty) -> Ty {
         Ty::Tensor { .. } => Ty::TENSOR,
         Ty::HostTensor => Ty::HostTensor,
         _ => Ty::UNKNOWN,
+    }
+}
+
+/// Names in annotations that never hold device data.
+const HOST_ANNOTATION_WORDS: &[&str] = &[
+    "str", "int", "float", "bool", "bytes", "None", "Optional", "Union", "os", "PathLike", "Path", "pathlib", "typing",
+    "Literal", "complex", "datetime", "range", "slice", "type", "Type",
+];
+
+/// Containers: whatever they hold, the annotated value itself is a host object.
+const CONTAINER_ANNOTATIONS: &[&str] = &[
+    "dict",
+    "Dict",
+    "Mapping",
+    "MutableMapping",
+    "OrderedDict",
+    "defaultdict",
+    "set",
+    "Set",
+    "frozenset",
+];
+const SEQUENCE_ANNOTATIONS: &[&str] = &["list", "List", "tuple", "Tuple", "Sequence", "Iterable"];
+
+/// The type an annotation declares, when it says tensor, array, module or host value.
+fn annotation_type(text: &str) -> Option<Ty> {
+    let words: Vec<&str> = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let outer = words
+        .iter()
+        .find(|w| !matches!(**w, "typing" | "t" | "Optional"))
+        .copied()
+        .unwrap_or("");
+    let mentions_tensor = words.iter().any(|w| w.contains("Tensor"));
+    let is_container = SEQUENCE_ANNOTATIONS.contains(&outer) || CONTAINER_ANNOTATIONS.contains(&outer);
+    if is_container && mentions_tensor {
+        // A container of tensors: what it is indexed with decides, so leave it to inference.
+        return None;
+    }
+    if SEQUENCE_ANNOTATIONS.contains(&outer) {
+        return Some(Ty::HostSeq);
+    }
+    if CONTAINER_ANNOTATIONS.contains(&outer) {
+        return Some(Ty::Host);
+    }
+    if mentions_tensor {
+        // `Union[int, Tensor]`, `int | Tensor`: the callers decide.
+        let host_alternative = words
+            .iter()
+            .any(|w| matches!(*w, "int" | "float" | "bool" | "ndarray" | "list" | "List" | "str"));
+        return if host_alternative { None } else { Some(Ty::TENSOR) };
+    }
+    if words.iter().any(|w| *w == "ndarray" || *w == "NDArray") {
+        return Some(Ty::Host);
+    }
+    if words.iter().any(|w| w.ends_with("Module")) {
+        return Some(Ty::Module);
+    }
+    if !words.is_empty() && words.iter().all(|w| HOST_ANNOTATION_WORDS.contains(w)) {
+        return Some(Ty::Host);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annotations() {
+        assert_eq!(annotation_type("torch.Tensor"), Some(Ty::TENSOR));
+        assert_eq!(annotation_type("Optional[torch.Tensor]"), Some(Ty::TENSOR));
+        assert_eq!(annotation_type("Tensor | None"), Some(Ty::TENSOR));
+        assert_eq!(annotation_type("Union[int, torch.Tensor]"), None);
+        assert_eq!(annotation_type("str | os.PathLike | None"), Some(Ty::Host));
+        assert_eq!(annotation_type("dict[str, Any]"), Some(Ty::Host));
+        assert_eq!(annotation_type("list[torch.Tensor]"), None);
+        assert_eq!(annotation_type("Dict[str, torch.Tensor]"), None);
+        assert_eq!(annotation_type("list[int]"), Some(Ty::HostSeq));
+        assert_eq!(annotation_type("np.ndarray"), Some(Ty::Host));
+        assert_eq!(annotation_type("nn.Module"), Some(Ty::Module));
+        assert_eq!(annotation_type("Any"), None);
+        assert_eq!(annotation_type("Config"), None);
     }
 }
