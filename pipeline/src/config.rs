@@ -58,7 +58,7 @@ impl PipelineConfig {
 
     /// Checks sizes before anything is built.
     pub fn validate(&self) -> Result<()> {
-        if self.size == 0 || self.size % 16 != 0 {
+        if self.size == 0 || !self.size.is_multiple_of(16) {
             return Err(PipelineError::Config(format!(
                 "frame size {} must be a positive multiple of 16",
                 self.size

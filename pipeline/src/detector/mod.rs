@@ -60,7 +60,7 @@ impl DetectorConfig {
     }
 
     pub(crate) fn validate(&self) -> std::result::Result<(), String> {
-        if self.heads == 0 || self.d_model % self.heads != 0 {
+        if self.heads == 0 || !self.d_model.is_multiple_of(self.heads) {
             return Err(format!(
                 "detector d_model {} must be a multiple of heads {}",
                 self.d_model, self.heads

@@ -75,17 +75,17 @@ impl PredictorConfig {
 
     pub(crate) fn validate(&self, frame_size: usize) -> std::result::Result<(), String> {
         let size = self.input_size(frame_size);
-        if size % 16 != 0 || size == 0 {
+        if !size.is_multiple_of(16) || size == 0 {
             return Err(format!("predictor input size {size} must be a positive multiple of 16"));
         }
         // The mask decoder's transformer has 8 heads and a cross-attention at half width.
-        if self.embed_dim % 16 != 0 || self.embed_dim == 0 {
+        if !self.embed_dim.is_multiple_of(16) || self.embed_dim == 0 {
             return Err(format!(
                 "predictor embed_dim {} must be a positive multiple of 16",
                 self.embed_dim
             ));
         }
-        if self.mask_in_chans % 4 != 0 || self.mask_in_chans == 0 {
+        if !self.mask_in_chans.is_multiple_of(4) || self.mask_in_chans == 0 {
             return Err("predictor mask_in_chans must be a positive multiple of 4".to_string());
         }
         if self.encoder == EncoderKind::TinyVit5m && (size != 1024 || self.embed_dim != 256) {
@@ -278,7 +278,7 @@ impl HostPredictions {
     pub fn upload(&self, device: &Device) -> Result<Predictions> {
         let k = self.iou_pred.len();
         let iou: Vec<f32> = self.iou_pred.iter().flatten().copied().collect();
-        let cols = if k == 0 { 1 } else { iou.len() / k };
+        let cols = iou.len().checked_div(k).unwrap_or(1);
         Ok(Predictions {
             masks: self.masks.to_device(device)?,
             iou_pred: Tensor::from_vec(iou, (k, cols), device)?.to_dtype(DType::F32)?,
