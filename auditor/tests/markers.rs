@@ -39,6 +39,11 @@ fn d2h006_host_library() {
 }
 
 #[test]
+fn d2h007_blocking_upload() {
+    check_markers(&fixture("D2H007.py"), Compare::Rules);
+}
+
+#[test]
 fn severity_fixture() {
     check_markers(&fixture("severity.py"), Compare::RulesAndSeverity);
 }

@@ -26,8 +26,8 @@ class DFineDetector(nn.Module):
         self.model = model.to(device).eval()
         self.input_size = input_size
         self.num_top = num_top
-        self.mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 3, 1, 1)
-        self.std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1)
+        self.mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 3, 1, 1)  # expect: D2H007 low
+        self.std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1)  # expect: D2H007 low
         logger.info("D-FINE normalisation mean=%s", self.mean)  # expect: D2H005 low
 
     def __repr__(self) -> str:
@@ -91,7 +91,7 @@ def postprocess_dfine(outputs: Dict[str, torch.Tensor], orig_size: torch.Tensor,
 def run_dfine_detection(detector: DFineDetector, image: torch.Tensor, conf_threshold: float = 0.5) -> Dict[str, np.ndarray]:
     """Detect objects in one frame; returns host arrays filtered by confidence."""
     h, w = image.shape[-2:]
-    orig_size = torch.tensor([[w, h]], dtype=torch.float32, device=detector.device)
+    orig_size = torch.tensor([[w, h]], dtype=torch.float32, device=detector.device)  # expect: D2H007 critical
     outputs = detector(image)
     assert torch.isfinite(outputs["pred_boxes"]).all(), "D-FINE produced non-finite boxes"  # expect: D2H002 critical
     dets = postprocess_dfine(outputs, orig_size, detector.num_top)

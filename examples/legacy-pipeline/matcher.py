@@ -34,7 +34,7 @@ class TrackMatcher:
         max_age: int = 30,
     ):
         self.device = device
-        self.cost_weights = torch.tensor([iou_weight, distance_weight], device=device)
+        self.cost_weights = torch.tensor([iou_weight, distance_weight], device=device)  # expect: D2H007 low
         self.max_cost = max_cost
         self.max_distance = max_distance
         self.max_age = max_age
@@ -79,7 +79,7 @@ class TrackMatcher:
         rows, cols = rows[accepted], det_order[cols[accepted]]
 
         assignment = torch.full((num_tracks,), -1, dtype=torch.long, device=track_boxes.device)
-        assignment[torch.from_numpy(rows).to(assignment.device)] = torch.from_numpy(cols).to(assignment.device)
+        assignment[torch.from_numpy(rows).to(assignment.device)] = torch.from_numpy(cols).to(assignment.device)  # expect: D2H007 critical, D2H007 critical
         next_age = torch.where(assignment >= 0, torch.zeros_like(track_age), track_age + 1)
         stale = (next_age > self.max_age).nonzero().squeeze(1)  # expect: D2H003 critical
 
@@ -103,7 +103,7 @@ class TrackMatcher:
     def match_quality(self, result: MatchResult, cost: torch.Tensor) -> float:
         if result.matches.shape[0] == 0:
             return 0.0
-        pairs = torch.as_tensor(result.matches, device=cost.device)
+        pairs = torch.as_tensor(result.matches, device=cost.device)  # expect: D2H007 medium
         return float(cost[pairs[:, 0], pairs[:, 1]].mean())  # expect: D2H002 medium
 
     def evaluate_assignment(self, predicted: torch.Tensor, ground_truth: torch.Tensor) -> Dict[str, float]:

@@ -76,21 +76,21 @@ class Orchestrator:
         """Host-side track bookkeeping driven by the matcher's NumPy output."""
         track_boxes = self.track_boxes
         if result.matches.shape[0] > 0:
-            rows = torch.from_numpy(result.matches[:, 0]).to(self.device)
-            cols = torch.from_numpy(result.matches[:, 1]).to(self.device)
+            rows = torch.from_numpy(result.matches[:, 0]).to(self.device)  # expect: D2H007 critical
+            cols = torch.from_numpy(result.matches[:, 1]).to(self.device)  # expect: D2H007 critical
             track_boxes = track_boxes.index_copy(0, rows, det_boxes[cols])
 
         new_dets = result.unmatched_detections
         new_ids = np.arange(self._next_track_id, self._next_track_id + len(new_dets), dtype=np.int64)
         self._next_track_id += len(new_dets)
-        spawn = torch.from_numpy(new_dets).to(self.device)
+        spawn = torch.from_numpy(new_dets).to(self.device)  # expect: D2H007 critical
         track_boxes = torch.cat([track_boxes, det_boxes[spawn]], dim=0)
         track_age = torch.cat([result.track_age, torch.zeros(len(new_dets), dtype=torch.long, device=self.device)])
         track_ids = np.concatenate([self.track_ids, new_ids])
 
         stale = set(result.stale_tracks)
         keep = [i for i in range(len(track_ids)) if i not in stale]
-        keep_t = torch.tensor(keep, dtype=torch.long, device=self.device)
+        keep_t = torch.tensor(keep, dtype=torch.long, device=self.device)  # expect: D2H007 critical
         self.track_boxes = track_boxes[keep_t]
         self.track_age = track_age[keep_t]
         self.track_ids = track_ids[keep]
@@ -104,8 +104,8 @@ class Orchestrator:
 
         frame = self.transfer.ensure_on_device(frame)
         det = run_dfine_detection(self.detector, frame, self.conf_threshold)
-        det_boxes = torch.from_numpy(det["boxes"]).to(self.device)
-        det_scores = torch.from_numpy(det["scores"]).to(self.device)
+        det_boxes = torch.from_numpy(det["boxes"]).to(self.device)  # expect: D2H007 critical
+        det_scores = torch.from_numpy(det["scores"]).to(self.device)  # expect: D2H007 critical
 
         self.predictor.set_image(frame)
         self.prev_features = self.transfer.offload_if_low_memory(self.predictor.features)

@@ -26,8 +26,8 @@ class MobileSamPredictor:
         self.image_size = image_size
         self.mask_threshold = mask_threshold
         self.debug = debug
-        self.pixel_mean = torch.tensor([123.675, 116.28, 103.53], device=device).view(-1, 1, 1)
-        self.pixel_std = torch.tensor([58.395, 57.12, 57.375], device=device).view(-1, 1, 1)
+        self.pixel_mean = torch.tensor([123.675, 116.28, 103.53], device=device).view(-1, 1, 1)  # expect: D2H007 low
+        self.pixel_std = torch.tensor([58.395, 57.12, 57.375], device=device).view(-1, 1, 1)  # expect: D2H007 low
         self.features: Optional[torch.Tensor] = None
         self.features_cache: Optional[np.ndarray] = None
         self.prompt_cache: Dict[str, np.ndarray] = {}
@@ -80,7 +80,7 @@ class MobileSamPredictor:
 
         mask_inputs = None
         if self.prev_low_res_logits is not None and self.prev_low_res_logits.shape[0] == boxes.shape[0]:
-            mask_inputs = torch.from_numpy(self.prev_low_res_logits).to(self.device)
+            mask_inputs = torch.from_numpy(self.prev_low_res_logits).to(self.device)  # expect: D2H007 critical
 
         sparse_embeddings, dense_embeddings = self.model.prompt_encoder(points=None, boxes=box_prompts, masks=mask_inputs)
         prompt_embeddings = self.model.prompt_encoder.get_dense_pe()

@@ -30,8 +30,8 @@ class DFineDetector(nn.Module):
         self.model = model.to(device).eval()
         self.input_size = input_size
         self.num_top = num_top
-        self.mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 3, 1, 1)
-        self.std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1)
+        self.mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 3, 1, 1)  # expect: D2H007 low
+        self.std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1)  # expect: D2H007 low
         logger.info("D-FINE normalisation mean=%s", self.mean)  # expect: D2H005 low
 
     def __repr__(self) -> str:
@@ -92,7 +92,10 @@ def run_dfine_detection(
 ) -> Dict[str, torch.Tensor]:
     """Detect objects in one frame; returns (K,)-shaped device tensors and a ``valid`` mask."""
     h, w = image.shape[-2:]
-    orig_size = torch.tensor([[w, h]], dtype=torch.float32, device=detector.device)
+    # Filled on the device from Python scalars: no host buffer is uploaded.
+    orig_size = torch.empty((1, 2), dtype=torch.float32, device=detector.device)
+    orig_size[:, 0] = w
+    orig_size[:, 1] = h
     outputs = detector(image)
     return postprocess_dfine(outputs, orig_size, conf_threshold, detector.num_top, return_gpu_tensor=return_gpu_tensor)
 

@@ -63,7 +63,7 @@ class TrackMatcher:
         max_age: int = 30,
     ):
         self.device = device
-        self.cost_weights = torch.tensor([iou_weight, distance_weight], device=device)
+        self.cost_weights = torch.tensor([iou_weight, distance_weight], device=device)  # expect: D2H007 low
         self.max_cost = max_cost
         self.max_distance = max_distance
         self.max_age = max_age

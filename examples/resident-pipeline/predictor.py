@@ -26,8 +26,8 @@ class MobileSamPredictor:
         self.image_size = image_size
         self.mask_threshold = mask_threshold
         self.debug = debug
-        self.pixel_mean = torch.tensor([123.675, 116.28, 103.53], device=device).view(-1, 1, 1)
-        self.pixel_std = torch.tensor([58.395, 57.12, 57.375], device=device).view(-1, 1, 1)
+        self.pixel_mean = torch.tensor([123.675, 116.28, 103.53], device=device).view(-1, 1, 1)  # expect: D2H007 low
+        self.pixel_std = torch.tensor([58.395, 57.12, 57.375], device=device).view(-1, 1, 1)  # expect: D2H007 low
         self.features: Optional[torch.Tensor] = None
         # Prompt state for re-prompting on the next frame, kept on the device.
         self.prompt_cache: Dict[str, torch.Tensor] = {}

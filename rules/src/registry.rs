@@ -20,6 +20,7 @@ pub enum RuleId {
     ExplicitSync,
     HostFormat,
     HostLibrary,
+    BlockingUpload,
 }
 
 /// The registry: code, id and rule page, in code order.
@@ -34,6 +35,11 @@ const REGISTRY: &[(&str, RuleId, &Rule)] = &[
     ("D2H004", RuleId::ExplicitSync, &rules::explicit_sync::EXPLICIT_SYNC),
     ("D2H005", RuleId::HostFormat, &rules::host_format::HOST_FORMAT),
     ("D2H006", RuleId::HostLibrary, &rules::host_library::HOST_LIBRARY),
+    (
+        "D2H007",
+        RuleId::BlockingUpload,
+        &rules::blocking_upload::BLOCKING_UPLOAD,
+    ),
 ];
 
 impl RuleId {

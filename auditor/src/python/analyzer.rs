@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 
 use d2h_rules::RuleId;
 use ruff_python_ast::{Expr, Stmt};
@@ -31,6 +31,8 @@ pub(super) struct ClassScope {
     pub name: String,
     /// `self.attr` → its type, from assignments anywhere in the class.
     pub attrs: HashMap<String, Ty>,
+    /// Attributes holding pinned host memory.
+    pub pinned: FxHashSet<String>,
 }
 
 pub(crate) struct Analyzer<'a> {
@@ -43,6 +45,8 @@ pub(crate) struct Analyzer<'a> {
     pub recording: bool,
     /// Local names of the current function (or module) → type.
     pub env: HashMap<String, Ty>,
+    /// Local names bound to pinned host memory.
+    pub pinned: FxHashSet<String>,
     /// Module-level names → type.
     pub globals: HashMap<String, Ty>,
     /// Classes defined in this file that derive from a torch module.
@@ -80,6 +84,7 @@ impl<'a> Analyzer<'a> {
             },
             recording: false,
             env: HashMap::default(),
+            pinned: FxHashSet::default(),
             globals: HashMap::default(),
             module_classes: Vec::new(),
             classes: Vec::new(),

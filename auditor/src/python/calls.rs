@@ -167,6 +167,9 @@ impl Analyzer<'_> {
                 if self.is_cpu_target(call, &args) {
                     return self.copy_to_host(site_range, &receiver);
                 }
+                if !self.is_dtype_only(call) && !args.is_empty() {
+                    self.upload_by_move(call, &attr.value, &receiver);
+                }
                 return match receiver {
                     Ty::Module => Ty::Module,
                     Ty::HostTensor if self.is_dtype_only(call) => Ty::HostTensor,
@@ -176,7 +179,10 @@ impl Analyzer<'_> {
                     _ => Ty::TENSOR,
                 };
             }
-            "cuda" => return if receiver == Ty::Module { Ty::Module } else { Ty::TENSOR },
+            "cuda" => {
+                self.upload_by_move(call, &attr.value, &receiver);
+                return if receiver == Ty::Module { Ty::Module } else { Ty::TENSOR };
+            }
             "numpy" => {
                 if matches!(receiver, Ty::Tensor { .. } | Ty::Unknown(_)) {
                     self.site(RuleId::ExplicitCopy, site_range, Certainty::Known, None);
@@ -614,7 +620,7 @@ impl Analyzer<'_> {
             return Ty::Host;
         }
         if contains(apis::CREATION_FUNCTIONS, last) || last.ends_with("_like") {
-            return self.created_tensor(last, call, args);
+            return self.created_tensor(last, call, args, range);
         }
         if last.starts_with("is_") || last.starts_with("get_") || last.starts_with("set_") || last.starts_with('_') {
             return Ty::Host;
@@ -652,7 +658,7 @@ impl Analyzer<'_> {
     }
 
     /// `torch.zeros(..., device=dev)` is a device tensor; without `device=`, a host one.
-    fn created_tensor(&mut self, last: &str, call: &ast::ExprCall, args: &Args) -> Ty {
+    fn created_tensor(&mut self, last: &str, call: &ast::ExprCall, args: &Args, range: TextRange) -> Ty {
         if last.ends_with("_like") && !args.has_keyword("device") {
             return match args.first() {
                 Some(Ty::HostTensor) => Ty::HostTensor,
@@ -677,6 +683,7 @@ impl Analyzer<'_> {
                 if *ty == Ty::CpuDevice || cpu_literal {
                     Ty::HostTensor
                 } else {
+                    self.upload_by_creation(last, args.first(), range);
                     Ty::TENSOR
                 }
             }

@@ -294,6 +294,7 @@ impl Analyzer<'_> {
                         Some("boolean-mask indexing".into()),
                     );
                 }
+                Ty::Tensor { .. } => self.upload_by_index(index, &ty, subscript.range()),
                 Ty::HostSeq => self.index_use(index.range(), &ty, "used as a list index (`__index__`)"),
                 _ => {}
             }

@@ -14,6 +14,7 @@ mod calls;
 mod expressions;
 mod imports;
 mod statements;
+mod uploads;
 
 use crate::model::FileFacts;
 use crate::policy::{is_test_path, Policy};

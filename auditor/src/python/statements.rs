@@ -45,6 +45,7 @@ impl Analyzer<'_> {
                 for target in &assign.targets {
                     self.store_target(target);
                     self.bind(target, &ty);
+                    self.track_pinned(target, &assign.value);
                 }
             }
             Stmt::AugAssign(assign) => {
@@ -432,6 +433,7 @@ impl Analyzer<'_> {
         self.classes.push(ClassScope {
             name: qualified_name,
             attrs,
+            pinned: Default::default(),
         });
         let saved_env = std::mem::take(&mut self.env);
         self.block(&class.body);

@@ -1,5 +1,6 @@
 //! One file per rule; each file's doc comment is the rule's page.
 
+pub mod blocking_upload;
 pub mod data_dependent_shape;
 pub mod explicit_copy;
 pub mod explicit_sync;
