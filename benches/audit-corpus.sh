@@ -16,13 +16,16 @@ command -v ruff >/dev/null || { echo "ruff not found: pip install ruff" >&2; exi
 [ -x /usr/bin/time ] || { echo "/usr/bin/time not found (apt-get install time)" >&2; exit 2; }
 (cd "$repo" && cargo build --release --quiet)
 d2h="$repo/target/release/d2h"
+stats=$(mktemp)
+trap 'rm -f "$stats"' EXIT
 
 measure() { # name, command...: prints "median_seconds median_kb"
   local name=$1; shift
   local times=() mems=()
   for _ in $(seq "$runs"); do
     local out
-    out=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -n 1)
+    /usr/bin/time -o "$stats" -f "%e %M" "$@" >/dev/null 2>&1
+    out=$(tail -n 1 "$stats")
     times+=("${out% *}"); mems+=("${out#* }")
   done
   local t m
