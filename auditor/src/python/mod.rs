@@ -97,17 +97,15 @@ pub fn analyze(path: &str, text: &str, policy: &Policy) -> Result<FileFacts, Ana
 /// The offset where bracket nesting first exceeds `limit`, counting raw bytes
 /// (brackets in strings count too: a cheap guard, not a parser).
 fn bracket_depth_exceeded(text: &str, limit: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    for (offset, byte) in text.bytes().enumerate() {
-        match byte {
-            b'(' | b'[' | b'{' => {
-                depth += 1;
-                if depth > limit {
-                    return Some(offset);
-                }
-            }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
+    // Branch-free running depth; closers in strings can only make it smaller.
+    let limit = limit as i64;
+    let mut depth: i64 = 0;
+    for (offset, &byte) in text.as_bytes().iter().enumerate() {
+        let opens = matches!(byte, b'(' | b'[' | b'{') as i64;
+        let closes = matches!(byte, b')' | b']' | b'}') as i64;
+        depth += opens - closes;
+        if depth > limit {
+            return Some(offset);
         }
     }
     None
