@@ -5,6 +5,7 @@
 //! JSON or a Markdown migration plan. Renderers write into a caller-supplied
 //! `io::Write`: this crate never prints.
 
+pub mod compare;
 mod fingerprint;
 mod render;
 mod schema;
@@ -12,5 +13,5 @@ mod sources;
 
 pub use fingerprint::{fingerprint, Fingerprinter};
 pub use render::{render, Format, RenderOptions};
-pub use schema::{FileError, Finding, LatencyStats, MemoryStats, Origin, Report, RuntimeStats, Summary, Tool, SCHEMA};
+pub use schema::{BaselineEntry, BaselineInfo, FileError, Finding, LatencyStats, MemoryStats, Origin, Report, RuntimeStats, Summary, Tool, SCHEMA};
 pub use sources::SourceCache;

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
 pub mod audit;
+pub mod compare;
 pub mod pipeline;
 pub mod rules;

@@ -1,0 +1,67 @@
+//! The comparison as a Markdown page.
+
+use std::io;
+
+use super::Comparison;
+
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+pub(super) fn render(c: &Comparison, out: &mut dyn io::Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "# d2h compare: `{}` (static) vs `{}` (runtime)\n",
+        c.static_root, c.runtime_root
+    )?;
+    writeln!(out, "| | sites |\n|---|---:|")?;
+    writeln!(out, "| confirmed | {} |", c.confirmed.len())?;
+    writeln!(out, "| severity disagreements | {} |", c.disagreements().count())?;
+    writeln!(out, "| static-only (not executed) | {} |", c.static_only.len())?;
+    writeln!(out, "| runtime-only (missed statically) | {} |\n", c.runtime_only.len())?;
+    if !c.confirmed.is_empty() {
+        writeln!(out, "## Confirmed\n")?;
+        writeln!(out, "| Site | Rule | Static | Runtime | Count | Per frame | Bytes |")?;
+        writeln!(out, "|---|---|---|---|---:|---:|---:|")?;
+        for s in &c.confirmed {
+            let runtime = if s.agrees() {
+                s.runtime_severity.to_string()
+            } else {
+                format!("**{}**", s.runtime_severity)
+            };
+            writeln!(
+                out,
+                "| `{}:{}` | {} | {} | {} | {} | {:.2} | {} |",
+                cell(&s.file),
+                s.line,
+                s.rule,
+                s.static_severity,
+                runtime,
+                s.count,
+                s.per_frame,
+                s.bytes
+            )?;
+        }
+        writeln!(out)?;
+    }
+    for (title, sites) in [("Runtime-only", &c.runtime_only), ("Static-only", &c.static_only)] {
+        if sites.is_empty() {
+            continue;
+        }
+        writeln!(out, "## {title}\n")?;
+        writeln!(out, "| Site | Rule | Severity | Why |\n|---|---|---|---|")?;
+        for s in sites {
+            writeln!(
+                out,
+                "| `{}:{}` | {} | {} | {} |",
+                cell(&s.file),
+                s.line,
+                s.rule,
+                s.severity,
+                cell(&s.reason)
+            )?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
