@@ -31,6 +31,8 @@ enum Command {
     Audit(commands::audit::AuditArgs),
     /// Run the reference pipeline and report its runtime transfers.
     Pipeline(commands::pipeline::PipelineArgs),
+    /// Compare a static report with a runtime report.
+    Compare(commands::compare::CompareArgs),
     /// List the rule catalog.
     Rules,
     /// Print one rule's page (`d2h rule D2H003` or `d2h rule data-dependent-shape`).
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Audit(args) => commands::audit::run(args),
         Command::Pipeline(args) => commands::pipeline::run(args),
+        Command::Compare(args) => commands::compare::run(args),
         Command::Rules => commands::rules::list(),
         Command::Rule { rule } => commands::rules::show(&rule),
     };
