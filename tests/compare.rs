@@ -120,3 +120,30 @@ fn compare_rejects_swapped_or_unreadable_reports() {
         .code(2)
         .stderr(predicate::str::contains("is not a d2h report"));
 }
+
+/// The Python probe's reports (built here with its recorder, no torch needed) are read by `d2h compare`.
+#[test]
+fn compare_reads_the_python_probe_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let (static_path, _) = fixture(dir.path());
+    let runtime_path = dir.path().join("probe.json");
+    let script = format!(
+        "import sys; sys.path.insert(0, {probes:?}); import d2h_probe, json\n\
+         r = d2h_probe.Recorder(root={root:?})\n\
+         r.phase = 'frame'; r.frames = 2\n\
+         r.record('D2H001', 'proj/model.py', 5, 'forward', 'return y.cpu()', 64)\n\
+         r.record('D2H001', 'proj/model.py', 5, 'forward', 'return y.cpu()', 64)\n\
+         json.dump(r.report(), open({out:?}, 'w'))\n",
+        probes = concat!(env!("CARGO_MANIFEST_DIR"), "/probes/python"),
+        root = dir.path().to_string_lossy(),
+        out = runtime_path.to_string_lossy(),
+    );
+    let status = std::process::Command::new("python3").args(["-c", &script]).status().expect("python3 runs");
+    assert!(status.success());
+    let out = d2h().arg("compare").arg(&static_path).arg(&runtime_path).args(["--format", "json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["confirmed"][0]["count"], 2);
+    assert_eq!(json["confirmed"][0]["per_frame"], 1.0);
+    assert_eq!(json["runtime_only"].as_array().unwrap().len(), 0);
+}
