@@ -7,10 +7,12 @@
 //!   from candle-transformers' `segment_anything` parts and fed box prompts as
 //!   device tensors, and a [`matcher`] doing exact linear assignment and track
 //!   birth/death on the device.
-//! * Every device-to-host read goes through the [`transfer`] gate, which
-//!   records it under the `rules` crate's catalog (explicit copy, scalar read,
-//!   explicit sync) with its call site, bytes, [`Phase`] and guard; [`report`]
-//!   turns the records into the shared `d2h-report/1` schema.
+//! * Every device-to-host read and every upload of host data goes through the
+//!   [`transfer`] gate, which records it under the `rules` crate's catalog
+//!   (explicit copy, scalar read, explicit sync, blocking upload) with its
+//!   call site, bytes, [`Phase`] and guard; [`report`] turns the records into
+//!   the shared `d2h-report/1` schema. [`device_ops`] replaces the candle ops
+//!   that would upload host data behind the gate's back.
 //! * [`alloc::CountingAlloc`] is a global allocator wrapper counting host
 //!   allocations per phase and the live/peak tally; programs opt in.
 //! * [`Mode::Legacy`] reproduces the seed's pre-migration host copies so the
@@ -23,6 +25,7 @@
 pub mod alloc;
 pub mod config;
 pub mod detector;
+pub mod device_ops;
 mod error;
 pub mod matcher;
 pub mod modes;

@@ -2,15 +2,18 @@
 //!
 //! * [`Mode::Resident`] (the default): the frame path never leaves the device.
 //!   Reads happen only under the detailed-logging guard, or on the matcher's
-//!   emergency fallback.
+//!   emergency fallback; uploads happen only in setup (weights, constants).
 //! * [`Mode::Legacy`] reproduces the seed's pre-migration host copies at the
-//!   seed's places, through the transfer gate so they are recorded:
+//!   seed's places, through the transfer gate so they are recorded, and the
+//!   uploads of their host results back to the device (D2H007):
 //!   - the detector's postprocess returns host arrays (boxes, scores, labels;
-//!     `dfine_infer.py`),
-//!   - the predictor's prompt embeddings and outputs (masks, `iou_pred`,
-//!     `low_res_logits`) are copied to the host (`predictor.py`),
-//!   - matching runs on the host: cost matrix out, assignments back
-//!     (`matcher.py`),
+//!     `dfine_infer.py`), uploaded again for the predictor and the matcher
+//!     (with the validity flags computed on the host),
+//!   - the predictor's prompt embeddings go to the host and back before the
+//!     mask decoder, and its outputs (masks, `iou_pred`, `low_res_logits`) are
+//!     copied to the host and uploaded again for the packet (`predictor.py`),
+//!   - matching runs on the host: cost matrix out, assignments back, and the
+//!     track ids out and back (`matcher.py`),
 //!   - every frame synchronises for its latency, reads an `.item()`-style
 //!     scalar for the log line and copies a debug tensor (`orchestrator.py`).
 //!

@@ -4,10 +4,11 @@
 //!
 //! In resident mode nothing is read back unless detailed logging is on, and
 //! then only through the gate's logging guard (a synchronisation for the
-//! latency and one scalar for the detection count). The emergency fallback of
-//! the matcher is counted and warned about by the gate. In legacy mode the
-//! seed's pre-migration host copies happen at their places (see
-//! [`crate::modes`]).
+//! latency and one scalar for the detection count), and nothing is uploaded:
+//! weights and constants go up once, in the setup phase. The emergency
+//! fallback of the matcher is counted and warned about by the gate. In legacy
+//! mode the seed's pre-migration host copies, and the uploads of their host
+//! results back to the device, happen at their places (see [`crate::modes`]).
 
 use std::path::Path;
 use std::time::Instant;
@@ -99,10 +100,10 @@ impl Pipeline {
         let gate = Gate::new();
         gate.set_logging(cfg.log_detailed);
         let _setup = gate.enter(Phase::Setup);
-        let weights = Weights::open(&cfg.weights, device)?;
+        let weights = Weights::open(&cfg.weights, device, &gate)?;
         let vb = weights.var_builder();
-        let detector = Detector::new(&cfg.detector, cfg.size, vb.pp("detector"))?;
-        let predictor = Predictor::new(&cfg.predictor, cfg.size, vb.clone())?;
+        let detector = Detector::new(&cfg.detector, cfg.size, vb.pp("detector"), &gate)?;
+        let predictor = Predictor::new(&cfg.predictor, cfg.size, vb.clone(), &gate)?;
         let tracker = Tracker::new(cfg.tracker, device)?;
         drop(_setup);
         Ok(Pipeline {
@@ -126,7 +127,7 @@ impl Pipeline {
         &self.device
     }
 
-    /// The transfer gate every read of this pipeline goes through.
+    /// The transfer gate every read and upload of this pipeline goes through.
     pub fn gate(&self) -> &Gate {
         &self.gate
     }
@@ -220,9 +221,9 @@ impl Pipeline {
         let gate = &self.gate;
         let (logits, boxes) = self.detector.forward(frame)?;
         let host_dets = self.detector.postprocess().forward_to_host(gate, &logits, &boxes)?;
-        let dets = host_dets.upload(&self.device)?;
+        let dets = host_dets.upload(gate, &self.device)?;
         let host_preds = self.predictor.forward_to_host(gate, frame, &dets.boxes)?;
-        let preds = host_preds.upload(&self.device)?;
+        let preds = host_preds.upload(gate, &self.device)?;
         let track_ids = self.tracker.update_to_host(gate, &dets)?;
         // The seed logged latency with `.item()` every frame, and copied a
         // debug tensor, whether or not anyone read the log.

@@ -1,10 +1,10 @@
 //! Builds the runtime [`Report`] (`"origin": "runtime"`) from the gate's
 //! records, with the same rule ids and severity scale as the static auditor.
 //!
-//! Severity follows the static policy: a read in the frame phase with no
-//! logging guard is critical; one under the detailed-logging guard is low; an
-//! emergency fallback is low (and warned about by the CLI); setup and
-//! teardown reads are low. One finding per site, phase and context, carrying
+//! Severity follows the static policy, for reads and uploads (D2H007) alike:
+//! a transfer in the frame phase with no logging guard is critical; one under
+//! the detailed-logging guard is low; an emergency fallback is low (and warned
+//! about by the CLI); setup and teardown transfers are low. One finding per site, phase and context, carrying
 //! its count, bytes and count per frame. `files_scanned` is the number of
 //! distinct source files with a recorded transfer.
 

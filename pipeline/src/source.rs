@@ -1,20 +1,28 @@
 //! Frame sources.
 //!
 //! [`SyntheticVideo`] draws a deterministic video on the device: a fixed
-//! textured background (generated from the seed on the host and uploaded once,
-//! at setup) and a few coloured discs and rectangles that bounce around and
-//! occlude each other. Each frame is built from device ops whose parameters
-//! are host-side constants, so producing a frame reads nothing back.
+//! textured background and sprite colours (generated from the seed on the
+//! host and uploaded once, when the video is built) and a few coloured discs
+//! and rectangles that bounce around and occlude each other. Each frame is
+//! built from device ops whose parameters are kernel arguments, so producing a
+//! frame reads nothing back and uploads nothing.
 //!
 //! [`StillImage`] decodes an image file (binary PPM `P6` or PGM `P5`) once on
 //! the host, uploads it once, resizes it on the device to the pipeline's size
 //! and then serves that frame.
+//!
+//! Those uploads go through a transfer [`Gate`] (D2H007): the pipeline's
+//! (`with_gate`, `open_with_gate`: recorded in its setup phase, in its
+//! report) or the source's own (`new`, `open`), which [`SyntheticVideo::gate`]
+//! and [`StillImage::gate`] return.
 
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 
+use crate::device_ops::le_const;
 use crate::error::{PipelineError, Result};
+use crate::transfer::Gate;
 use crate::weights::SplitMix64;
 
 /// Anything that hands out `(1, 3, S, S)` f32 frames in `[0, 1]` on a device.
@@ -45,6 +53,7 @@ pub struct SyntheticVideo {
     background: Tensor,
     sprites: Vec<Sprite>,
     frame: u64,
+    gate: Gate,
 }
 
 /// Bounces `start + velocity * t` inside `[lo, hi]` (a triangle wave).
@@ -55,8 +64,16 @@ fn bounce(start: f64, velocity: f64, t: f64, lo: f64, hi: f64) -> f64 {
 }
 
 impl SyntheticVideo {
-    /// `shapes` sprites on `size × size` frames, all derived from `seed`.
+    /// `shapes` sprites on `size × size` frames, all derived from `seed`; the
+    /// uploads are recorded in a gate of the video's own.
     pub fn new(size: usize, shapes: usize, seed: u64, device: &Device) -> Result<Self> {
+        Self::with_gate(size, shapes, seed, device, &Gate::new())
+    }
+
+    /// [`SyntheticVideo::new`], recording the uploads in `gate` (a
+    /// pipeline's, so that they show in its report).
+    pub fn with_gate(size: usize, shapes: usize, seed: u64, device: &Device, gate: &Gate) -> Result<Self> {
+        const SYMBOL: &str = "SyntheticVideo::new";
         if size < 16 {
             return Err(PipelineError::Config(format!("video size {size} is below 16")));
         }
@@ -81,7 +98,7 @@ impl SyntheticVideo {
                 }
             }
         }
-        let background = Tensor::from_vec(bg, (1, 3, size, size), device)?;
+        let background = gate.upload_vec(bg, (1, 3, size, size), device, SYMBOL, "background")?; // d2h-site: setup-video-background
         let sprites = (0..shapes)
             .map(|i| {
                 let kind = if i % 2 == 0 {
@@ -95,9 +112,8 @@ impl SyntheticVideo {
                     }
                 };
                 let colour: Vec<f32> = (0..3).map(|_| (0.3 + 0.7 * rng.next_f64()) as f32).collect();
-                let colour = Tensor::from_vec(colour, (1, 3, 1, 1), device)?
-                    .broadcast_as((1, 3, size, size))?
-                    .contiguous()?;
+                let colour = gate.upload_vec(colour, (1, 3, 1, 1), device, SYMBOL, "sprite colour")?; // d2h-site: setup-video-colour
+                let colour = colour.broadcast_as((1, 3, size, size))?.contiguous()?;
                 let speed = s / 64.0;
                 Ok(Sprite {
                     kind,
@@ -117,7 +133,13 @@ impl SyntheticVideo {
             background,
             sprites,
             frame: 0,
+            gate: gate.clone(),
         })
+    }
+
+    /// The gate the video's uploads were recorded in.
+    pub fn gate(&self) -> &Gate {
+        &self.gate
     }
 
     /// The frame side.
@@ -135,8 +157,8 @@ impl SyntheticVideo {
             let dx = self.xs.affine(1.0, -cx)?;
             let dy = self.ys.affine(1.0, -cy)?;
             let inside = match sprite.kind {
-                Kind::Disc { radius } => (dx.sqr()? + dy.sqr()?)?.le(radius * radius)?,
-                Kind::Rect { half_w, half_h } => (dx.abs()?.le(half_w)? * dy.abs()?.le(half_h)?)?,
+                Kind::Disc { radius } => le_const(&(dx.sqr()? + dy.sqr()?)?, radius * radius)?,
+                Kind::Rect { half_w, half_h } => (le_const(&dx.abs()?, half_w)? * le_const(&dy.abs()?, half_h)?)?,
             };
             let inside = inside.broadcast_as((1, 3, self.size, self.size))?;
             frame = inside.where_cond(&sprite.colour, &frame)?;
@@ -157,19 +179,28 @@ impl FrameSource for SyntheticVideo {
 #[derive(Debug, Clone)]
 pub struct StillImage {
     frame: Tensor,
+    gate: Gate,
 }
 
 impl StillImage {
     /// Loads a binary PPM (`P6`) or PGM (`P5`) file with maxval ≤ 255 and
-    /// resizes it (bilinear, on the device) to `size × size`.
+    /// resizes it (bilinear, on the device) to `size × size`; the upload is
+    /// recorded in a gate of the image's own.
     pub fn open(path: &Path, size: usize, device: &Device) -> Result<Self> {
+        Self::open_with_gate(path, size, device, &Gate::new())
+    }
+
+    /// [`StillImage::open`], recording the upload in `gate` (a pipeline's,
+    /// so that it shows in its report).
+    pub fn open_with_gate(path: &Path, size: usize, device: &Device, gate: &Gate) -> Result<Self> {
         let bytes = std::fs::read(path)?;
         let bad = |message: String| PipelineError::Image {
             path: path.display().to_string(),
             message,
         };
         let (channels, width, height, pixels) = decode_netpbm(&bytes).map_err(bad)?;
-        let image = Tensor::from_vec(pixels.to_vec(), (height, width, channels), device)?
+        let image = gate.upload_slice(pixels, (height, width, channels), device, "StillImage::open", "image")?; // d2h-site: setup-still-image
+        let image = image
             .permute((2, 0, 1))?
             .to_dtype(DType::F32)?
             .affine(1.0 / 255.0, 0.0)?
@@ -180,7 +211,15 @@ impl StillImage {
             image
         };
         let frame = image.upsample_bilinear2d(size, size, false)?;
-        Ok(StillImage { frame })
+        Ok(StillImage {
+            frame,
+            gate: gate.clone(),
+        })
+    }
+
+    /// The gate the image's upload was recorded in.
+    pub fn gate(&self) -> &Gate {
+        &self.gate
     }
 
     /// The frame.

@@ -1,40 +1,46 @@
-//! The transfer gate: the one place in `pipeline/` that reads device memory
-//! from the host.
+//! The transfer gate: the one place in `pipeline/` that moves data between
+//! the host and the device.
 //!
 //! Every `to_vec*`, `to_scalar`, `to_device(&Device::Cpu)`, device
-//! synchronisation and safetensors save goes through a [`Gate`] method. The
-//! methods are `#[track_caller]`, so each read is recorded at the line that
-//! asked for it, with the rule it falls under (D2H001 explicit copy, D2H002
-//! scalar read, D2H004 explicit sync), the bytes it moved, the [`Phase`] it
-//! happened in and why it happened ([`Context`]: a plain read, a read under the
-//! detailed-logging guard, or an emergency fallback). On the CPU device the
-//! gate counts what would be a transfer on a GPU, so CI exercises the same
-//! logic. A test greps `pipeline/src` to make sure nothing outside this file
-//! calls those APIs.
+//! synchronisation and safetensors save goes through a [`Gate`] method, and so
+//! does every upload of host data: `Tensor::from_vec`, `Tensor::from_slice`
+//! (also what `Tensor::new` does) and `to_device(&device)` of a host tensor.
+//! The methods are `#[track_caller]`, so each transfer is recorded at the line
+//! that asked for it, with the rule it falls under (D2H001 explicit copy,
+//! D2H002 scalar read, D2H004 explicit sync, D2H007 blocking upload), the
+//! bytes it moved, the [`Phase`] it happened in and why it happened
+//! ([`Context`]: a plain transfer, one under the detailed-logging guard, or an
+//! emergency fallback). On the CPU device the gate counts what would be a
+//! transfer on a GPU (an upload to the CPU device is still counted), so CI
+//! exercises the same logic. A test greps `pipeline/src` to make sure nothing
+//! outside this file calls those APIs.
 //!
-//! Reads under the logging guard can only be made through [`Gate::logging`],
-//! which returns `None` unless detailed logging is on: a guarded read is
-//! guarded by construction.
+//! Transfers under the logging guard can only be made through
+//! [`Gate::logging`], which returns `None` unless detailed logging is on: a
+//! guarded transfer is guarded by construction.
+//!
+//! Creating a tensor on the device from nothing (`Tensor::zeros`,
+//! `Tensor::full`) moves no host data and needs no gate.
 
 use std::collections::HashMap;
 use std::panic::Location;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use candle_core::{Device, Tensor, WithDType};
+use candle_core::{Device, Shape, Tensor, WithDType};
 use d2h_rules::RuleId;
 
 use crate::alloc;
 use crate::phase::Phase;
 
-/// Why a read happened.
+/// Why a transfer happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Context {
-    /// An ordinary read on the code path.
+    /// An ordinary transfer on the code path.
     Plain,
-    /// A read made under the detailed-logging guard.
+    /// A transfer made under the detailed-logging guard.
     Logging,
-    /// A read made by an emergency fallback path.
+    /// A transfer made by an emergency fallback path.
     Fallback,
 }
 
@@ -176,7 +182,7 @@ impl Gate {
         self.lock().logging
     }
 
-    /// A reader for reads guarded by detailed logging, or `None` when it is off.
+    /// A reader for transfers guarded by detailed logging, or `None` when it is off.
     pub fn logging(&self) -> Option<Reader<'_>> {
         self.logging_enabled().then_some(Reader {
             gate: self,
@@ -185,7 +191,8 @@ impl Gate {
     }
 
     /// Enters an emergency fallback: counts it, keeps `warning` for the caller
-    /// to show, and returns the reader its host reads must go through.
+    /// to show, and returns the reader its transfers (host reads and uploads
+    /// of host results) must go through.
     pub fn fallback(&self, warning: String) -> Reader<'_> {
         {
             let mut state = self.lock();
@@ -217,12 +224,22 @@ impl Gate {
         self.lock().records.clone()
     }
 
-    /// The number of transfers recorded in `phase`.
+    /// The number of transfers (reads and uploads) recorded in `phase`.
     pub fn transfers_in(&self, phase: Phase) -> u64 {
         self.lock()
             .records
             .iter()
             .filter(|r| r.phase == phase)
+            .map(|r| r.count)
+            .sum()
+    }
+
+    /// The number of host-to-device uploads (D2H007) recorded in `phase`.
+    pub fn uploads_in(&self, phase: Phase) -> u64 {
+        self.lock()
+            .records
+            .iter()
+            .filter(|r| r.phase == phase && r.rule == RuleId::BlockingUpload)
             .map(|r| r.count)
             .sum()
     }
@@ -344,10 +361,49 @@ impl Gate {
     ) -> candle_core::Result<()> {
         self.plain().save_safetensors(tensors, path, symbol, what)
     }
+
+    /// `Tensor::from_vec(data, shape, device)`, recorded as D2H007.
+    #[track_caller]
+    pub fn upload_vec<T: WithDType, S: Into<Shape>>(
+        &self,
+        data: Vec<T>,
+        shape: S,
+        device: &Device,
+        symbol: &'static str,
+        what: &'static str,
+    ) -> candle_core::Result<Tensor> {
+        self.plain().upload_vec(data, shape, device, symbol, what)
+    }
+
+    /// `Tensor::from_slice(data, shape, device)` (what `Tensor::new` does),
+    /// recorded as D2H007.
+    #[track_caller]
+    pub fn upload_slice<T: WithDType, S: Into<Shape>>(
+        &self,
+        data: &[T],
+        shape: S,
+        device: &Device,
+        symbol: &'static str,
+        what: &'static str,
+    ) -> candle_core::Result<Tensor> {
+        self.plain().upload_slice(data, shape, device, symbol, what)
+    }
+
+    /// `host.to_device(device)` of a host tensor, recorded as D2H007.
+    #[track_caller]
+    pub fn upload(
+        &self,
+        host: &Tensor,
+        device: &Device,
+        symbol: &'static str,
+        what: &'static str,
+    ) -> candle_core::Result<Tensor> {
+        self.plain().upload(host, device, symbol, what)
+    }
 }
 
-/// Makes the reads of one [`Context`]. Get one from [`Gate::logging`] or
-/// [`Gate::fallback`]; plain reads are [`Gate`]'s own methods.
+/// Makes the transfers of one [`Context`]. Get one from [`Gate::logging`] or
+/// [`Gate::fallback`]; plain transfers are [`Gate`]'s own methods.
 #[derive(Debug, Clone, Copy)]
 pub struct Reader<'g> {
     gate: &'g Gate,
@@ -478,6 +534,76 @@ impl Reader<'_> {
         Ok(out)
     }
 
+    fn record_upload(&self, site: Site, symbol: &'static str, uploaded: &Tensor, op: &str, what: &str) {
+        self.gate.record(
+            RuleId::BlockingUpload,
+            site,
+            self.context,
+            symbol,
+            tensor_bytes(uploaded),
+            || describe(op, uploaded, what),
+        );
+    }
+
+    /// `Tensor::from_vec(data, shape, device)`, recorded as D2H007. On the CPU
+    /// device the vector becomes the tensor's buffer (nothing is copied), and
+    /// the upload is still counted.
+    #[track_caller]
+    pub fn upload_vec<T: WithDType, S: Into<Shape>>(
+        &self,
+        data: Vec<T>,
+        shape: S,
+        device: &Device,
+        symbol: &'static str,
+        what: &'static str,
+    ) -> candle_core::Result<Tensor> {
+        let site = Self::site();
+        let out = Tensor::from_vec(data, shape, device)?;
+        self.record_upload(site, symbol, &out, "from_vec", what);
+        Ok(out)
+    }
+
+    /// `Tensor::from_slice(data, shape, device)`, recorded as D2H007.
+    #[track_caller]
+    pub fn upload_slice<T: WithDType, S: Into<Shape>>(
+        &self,
+        data: &[T],
+        shape: S,
+        device: &Device,
+        symbol: &'static str,
+        what: &'static str,
+    ) -> candle_core::Result<Tensor> {
+        let site = Self::site();
+        let out = Tensor::from_slice(data, shape, device)?;
+        self.record_upload(site, symbol, &out, "from_slice", what);
+        Ok(out)
+    }
+
+    /// `host.to_device(device)` of a host (CPU) tensor, recorded as D2H007
+    /// with the tensor's element bytes. On the CPU device the result shares
+    /// the host tensor's storage (a GPU upload lands in device memory, not in
+    /// a new host buffer), and the upload is still counted. A tensor already
+    /// on a GPU is not host data: that is an error, not an upload.
+    #[track_caller]
+    pub fn upload(
+        &self,
+        host: &Tensor,
+        device: &Device,
+        symbol: &'static str,
+        what: &'static str,
+    ) -> candle_core::Result<Tensor> {
+        let site = Self::site();
+        if !host.device().is_cpu() {
+            candle_core::bail!(
+                "upload of {what}: the tensor is on {:?}, not on the host",
+                host.device().location()
+            )
+        }
+        let out = host.to_device(device)?;
+        self.record_upload(site, symbol, host, "to_device", what);
+        Ok(out)
+    }
+
     /// `device.synchronize()`, recorded as D2H004 (0 bytes).
     #[track_caller]
     pub fn synchronize(&self, device: &Device, symbol: &'static str, what: &'static str) -> candle_core::Result<()> {
@@ -508,6 +634,14 @@ impl Reader<'_> {
             });
         Ok(())
     }
+}
+
+/// Reads a safetensors file into host (CPU) tensors. Nothing is transferred:
+/// the caller uploads what it uses through [`Gate::upload`]. (Loading straight
+/// to a GPU, `safetensors::load(path, &cuda)`, would upload every tensor past
+/// the gate, so the rest of the crate loads through this.)
+pub fn load_safetensors_to_host(path: &Path) -> candle_core::Result<HashMap<String, Tensor>> {
+    candle_core::safetensors::load(path, &Device::Cpu)
 }
 
 #[cfg(test)]
@@ -566,5 +700,42 @@ mod tests {
         assert_eq!(gate.fallbacks(), 3);
         assert_eq!(gate.warnings(), vec!["no kernel".to_string()]);
         assert_eq!(gate.records()[0].context, Context::Fallback);
+    }
+
+    #[test]
+    fn uploads_are_recorded_as_d2h007_with_site_bytes_and_phase() {
+        let gate = Gate::new();
+        let dev = Device::Cpu;
+        let data = vec![1f32, 2., 3., 4.];
+        let line = line!() + 1;
+        let a = gate.upload_vec(data, (2, 2), &dev, "test", "a").unwrap();
+        assert_eq!(a.to_vec2::<f32>().unwrap(), vec![vec![1., 2.], vec![3., 4.]]);
+        {
+            let _frame = gate.enter(Phase::Frame);
+            for _ in 0..3 {
+                let b = gate.upload_slice(&[7u8, 8, 9], 3, &dev, "test", "b").unwrap();
+                assert_eq!(b.to_vec1::<u8>().unwrap(), vec![7, 8, 9]);
+            }
+            let host = Tensor::new(&[1i64, 2], &Device::Cpu).unwrap();
+            let reader = gate.fallback("no kernel".to_string());
+            let c = reader.upload(&host, &dev, "test", "c").unwrap();
+            assert_eq!(c.to_vec1::<i64>().unwrap(), vec![1, 2]);
+        }
+        let records = gate.records();
+        assert_eq!(records.len(), 3);
+        assert!(records.iter().all(|r| r.rule == RuleId::BlockingUpload));
+        assert_eq!(records[0].site.line, line);
+        assert_eq!(records[0].phase, Phase::Setup);
+        assert_eq!(records[0].bytes, 16);
+        assert_eq!(records[0].code, "from_vec of a (F32, [2, 2])");
+        assert_eq!(
+            (records[1].phase, records[1].count, records[1].bytes),
+            (Phase::Frame, 3, 9)
+        );
+        assert_eq!(records[2].context, Context::Fallback);
+        assert_eq!(records[2].bytes, 16);
+        assert_eq!(gate.uploads_in(Phase::Frame), 4);
+        assert_eq!(gate.uploads_in(Phase::Setup), 1);
+        assert_eq!(gate.transfers_in(Phase::Frame), 4);
     }
 }

@@ -17,6 +17,9 @@
 //! MobileSAM checkpoint can be paired with the seeded detector); a tensor
 //! missing under a prefix the file does have is an error.
 //!
+//! Every tensor handed out is uploaded through the transfer gate (D2H007, in
+//! whatever phase asks for it: the setup phase when the pipeline is built), so
+//! a file is read into host memory and only the tensors a module uses go up.
 //! Every tensor handed out is kept, so [`Weights::tensors`] can be written
 //! back to safetensors (through the transfer gate).
 
@@ -30,6 +33,7 @@ use candle_nn::var_builder::SimpleBackend;
 use candle_nn::{Init, VarBuilder};
 
 use crate::error::{PipelineError, Result};
+use crate::transfer::{self, Gate};
 
 /// The default seed of the random initialisation.
 pub const DEFAULT_SEED: u64 = 0x00d2_4a11;
@@ -52,9 +56,12 @@ impl Default for WeightSource {
 #[derive(Debug)]
 struct Store {
     seed: u64,
+    /// The file's tensors, on the host.
     file: Option<HashMap<String, Tensor>>,
     file_prefixes: HashSet<String>,
     handed_out: Mutex<BTreeMap<String, Tensor>>,
+    /// Where the uploads of handed-out tensors are recorded.
+    gate: Gate,
 }
 
 /// The weights of one pipeline: a [`VarBuilder`] factory that remembers what it built.
@@ -67,26 +74,27 @@ pub struct Weights {
 struct Backend(Arc<Store>);
 
 impl Weights {
-    /// Opens `source` for `device`. Reading a file happens here (setup).
-    pub fn open(source: &WeightSource, device: &Device) -> Result<Weights> {
+    /// Opens `source` for `device`, recording uploads in `gate`. Reading a
+    /// file (into host memory) happens here (setup).
+    pub fn open(source: &WeightSource, device: &Device, gate: &Gate) -> Result<Weights> {
         match source {
-            WeightSource::Seeded(seed) => Ok(Weights::seeded(*seed, device)),
+            WeightSource::Seeded(seed) => Ok(Weights::seeded(*seed, device, gate)),
             WeightSource::File(path) => {
-                let tensors = candle_core::safetensors::load(path, device).map_err(|e| PipelineError::Weights {
+                let tensors = transfer::load_safetensors_to_host(path).map_err(|e| PipelineError::Weights {
                     path: path.display().to_string(),
                     message: e.to_string(),
                 })?;
-                Ok(Weights::build(DEFAULT_SEED, Some(tensors), device))
+                Ok(Weights::build(DEFAULT_SEED, Some(tensors), device, gate))
             }
         }
     }
 
-    /// Seeded weights on `device`.
-    pub fn seeded(seed: u64, device: &Device) -> Weights {
-        Weights::build(seed, None, device)
+    /// Seeded weights on `device`, recording uploads in `gate`.
+    pub fn seeded(seed: u64, device: &Device, gate: &Gate) -> Weights {
+        Weights::build(seed, None, device, gate)
     }
 
-    fn build(seed: u64, file: Option<HashMap<String, Tensor>>, device: &Device) -> Weights {
+    fn build(seed: u64, file: Option<HashMap<String, Tensor>>, device: &Device, gate: &Gate) -> Weights {
         let file_prefixes = file
             .iter()
             .flat_map(|f| f.keys())
@@ -98,6 +106,7 @@ impl Weights {
                 file,
                 file_prefixes,
                 handed_out: Mutex::new(BTreeMap::new()),
+                gate: gate.clone(),
             }),
             device: device.clone(),
         }
@@ -153,9 +162,9 @@ impl SimpleBackend for Backend {
                         t.shape()
                     );
                 }
-                t.to_dtype(dtype)?.to_device(dev)?
+                upload_file_tensor(&store.gate, t, dtype, dev)?
             }
-            _ => seeded_tensor(store.seed, name, &s, h, dev)?.to_dtype(dtype)?,
+            _ => seeded_tensor(store.seed, name, &s, h, dev, &store.gate)?.to_dtype(dtype)?,
         };
         lock(&self.0.handed_out).insert(name.to_string(), tensor.clone());
         Ok(tensor)
@@ -163,7 +172,7 @@ impl SimpleBackend for Backend {
 
     fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
         match self.0.file.as_ref().and_then(|f| f.get(name)) {
-            Some(t) => t.to_dtype(dtype)?.to_device(dev),
+            Some(t) => upload_file_tensor(&self.0.gate, t, dtype, dev),
             None => candle_core::bail!("weight {name} needs a shape to be initialised"),
         }
     }
@@ -171,6 +180,13 @@ impl SimpleBackend for Backend {
     fn contains_tensor(&self, name: &str) -> bool {
         self.0.file.as_ref().is_some_and(|f| f.contains_key(name))
     }
+}
+
+/// A file tensor (on the host) as `dtype` on `dev`, through `gate`.
+fn upload_file_tensor(gate: &Gate, t: &Tensor, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
+    let host = t.to_dtype(dtype)?;
+    let uploaded = gate.upload(&host, dev, "Weights::get", "file weights")?; // d2h-site: setup-weights-file
+    Ok(uploaded)
 }
 
 /// SplitMix64: small, fast and good enough for weight initialisation.
@@ -212,7 +228,14 @@ fn name_seed(seed: u64, name: &str) -> u64 {
     hash
 }
 
-fn seeded_tensor(seed: u64, name: &str, shape: &Shape, hint: Init, dev: &Device) -> candle_core::Result<Tensor> {
+fn seeded_tensor(
+    seed: u64,
+    name: &str,
+    shape: &Shape,
+    hint: Init,
+    dev: &Device,
+    gate: &Gate,
+) -> candle_core::Result<Tensor> {
     let n = shape.elem_count();
     let mut rng = SplitMix64::new(name_seed(seed, name));
     let leaf = name.rsplit('.').next().unwrap_or(name);
@@ -242,7 +265,8 @@ fn seeded_tensor(seed: u64, name: &str, shape: &Shape, hint: Init, dev: &Device)
             }
         }
     };
-    Tensor::from_vec(values, shape.clone(), dev)
+    let uploaded = gate.upload_vec(values, shape.clone(), dev, "seeded_tensor", "seeded weights")?; // d2h-site: setup-weights-seeded
+    Ok(uploaded)
 }
 
 #[cfg(test)]
@@ -252,9 +276,10 @@ mod tests {
     #[test]
     fn seeded_weights_depend_on_seed_and_name_only() {
         let dev = Device::Cpu;
-        let a = Weights::seeded(7, &dev);
-        let b = Weights::seeded(7, &dev);
-        let c = Weights::seeded(8, &dev);
+        let gate = Gate::new();
+        let a = Weights::seeded(7, &dev, &gate);
+        let b = Weights::seeded(7, &dev, &gate);
+        let c = Weights::seeded(8, &dev, &gate);
         let ta = a.var_builder().pp("x").get((4, 3), "weight").unwrap();
         // Ask b for another tensor first: the order must not matter.
         let _ = b.var_builder().get((2, 2), "other").unwrap();
@@ -273,11 +298,13 @@ mod tests {
         assert_eq!(diff(&ta, &tb), 0.0);
         assert!(diff(&ta, &tc) > 0.0);
         assert_eq!(a.tensors().len(), 1);
+        // One upload per tensor built: three pipelines' `x.weight` and b's `other`.
+        assert_eq!(gate.uploads_in(crate::Phase::Setup), 4);
     }
 
     #[test]
     fn unhinted_norm_weights_are_one_and_biases_zero() {
-        let w = Weights::seeded(1, &Device::Cpu);
+        let w = Weights::seeded(1, &Device::Cpu, &Gate::new());
         let vb = w.var_builder();
         let weight = vb.get(5, "norm.weight").unwrap().to_vec1::<f32>().unwrap();
         let bias = vb.get(5, "norm.bias").unwrap().to_vec1::<f32>().unwrap();

@@ -2,15 +2,17 @@
 
 use candle_core::{DType, Device, Tensor};
 use d2h_pipeline::predictor::{EncoderKind, Predictor, PredictorConfig};
+use d2h_pipeline::transfer::Gate;
 use d2h_pipeline::Weights;
 
 #[test]
 fn compact_predictor_output_shapes() {
     let dev = Device::Cpu;
-    let weights = Weights::seeded(3, &dev);
+    let gate = Gate::new();
+    let weights = Weights::seeded(3, &dev, &gate);
     let cfg = PredictorConfig::compact();
     let size = 64;
-    let predictor = Predictor::new(&cfg, size, weights.var_builder()).unwrap();
+    let predictor = Predictor::new(&cfg, size, weights.var_builder(), &gate).unwrap();
     let frame = Tensor::rand(0f32, 1.0, (1, 3, size, size), &dev).unwrap();
     let boxes = Tensor::new(&[[4f32, 4., 30., 30.], [10., 20., 60., 50.], [0., 0., 64., 64.]], &dev).unwrap();
     let out = predictor.forward(&frame, &boxes).unwrap();
@@ -42,12 +44,13 @@ fn compact_predictor_output_shapes() {
 #[test]
 fn predictor_resizes_frames_to_its_input_size() {
     let dev = Device::Cpu;
-    let weights = Weights::seeded(3, &dev);
+    let gate = Gate::new();
+    let weights = Weights::seeded(3, &dev, &gate);
     let cfg = PredictorConfig {
         image_size: Some(128),
         ..PredictorConfig::compact()
     };
-    let predictor = Predictor::new(&cfg, 64, weights.var_builder()).unwrap();
+    let predictor = Predictor::new(&cfg, 64, weights.var_builder(), &gate).unwrap();
     let frame = Tensor::rand(0f32, 1.0, (1, 3, 64, 64), &dev).unwrap();
     let boxes = Tensor::new(&[[4f32, 4., 30., 30.]], &dev).unwrap();
     let out = predictor.forward(&frame, &boxes).unwrap();
@@ -58,10 +61,11 @@ fn predictor_resizes_frames_to_its_input_size() {
 #[test]
 fn mobile_sam_configuration_uses_the_checkpoint_names() {
     let dev = Device::Cpu;
-    let weights = Weights::seeded(3, &dev);
+    let gate = Gate::new();
+    let weights = Weights::seeded(3, &dev, &gate);
     let cfg = PredictorConfig::mobile_sam();
     assert_eq!(cfg.encoder, EncoderKind::TinyVit5m);
-    Predictor::new(&cfg, 640, weights.var_builder()).unwrap();
+    Predictor::new(&cfg, 640, weights.var_builder(), &gate).unwrap();
     let names = weights.tensors();
     for name in [
         "image_encoder.patch_embed.seq.0.c.weight",
@@ -83,12 +87,13 @@ fn mobile_sam_configuration_uses_the_checkpoint_names() {
 #[test]
 fn batched_box_embeddings_match_candles_prompt_encoder_box_by_box() {
     let dev = Device::Cpu;
-    let weights = Weights::seeded(5, &dev);
+    let gate = Gate::new();
+    let weights = Weights::seeded(5, &dev, &gate);
     let cfg = PredictorConfig {
         image_size: Some(128),
         ..PredictorConfig::compact()
     };
-    let predictor = Predictor::new(&cfg, 64, weights.var_builder()).unwrap();
+    let predictor = Predictor::new(&cfg, 64, weights.var_builder(), &gate).unwrap();
     let boxes = Tensor::new(&[[4f32, 4., 30., 30.], [10., 20., 60., 50.]], &dev).unwrap();
     let batched = predictor.box_embeddings(&boxes).unwrap();
     assert_eq!(batched.dims(), [2, 2, 32]);

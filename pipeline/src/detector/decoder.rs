@@ -5,6 +5,8 @@
 use candle_core::{Device, Module, Result, Tensor};
 use candle_nn::{layer_norm, linear, LayerNorm, Linear, VarBuilder};
 
+use crate::transfer::Gate;
+
 /// Multi-head attention with separate q/k/v/out projections.
 #[derive(Debug, Clone)]
 pub struct Attention {
@@ -98,7 +100,9 @@ pub struct Decoder {
 }
 
 impl Decoder {
-    /// `grid` is the side of the feature map (`S/16`).
+    /// `grid` is the side of the feature map (`S/16`); the position encoding
+    /// is uploaded through `gate`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         d_model: usize,
         heads: usize,
@@ -107,6 +111,7 @@ impl Decoder {
         classes: usize,
         grid: usize,
         vb: VarBuilder,
+        gate: &Gate,
     ) -> Result<Self> {
         let query_embed = vb.get_with_hints(
             (queries, d_model),
@@ -122,7 +127,7 @@ impl Decoder {
             class_head: linear(d_model, classes, vb.pp("class_head"))?,
             box_fc1: linear(d_model, d_model, vb.pp("box_head.0"))?,
             box_fc2: linear(d_model, 4, vb.pp("box_head.1"))?,
-            memory_pos: sine_position_encoding(grid, d_model, vb.device())?.unsqueeze(0)?,
+            memory_pos: sine_position_encoding(grid, d_model, vb.device(), gate)?.unsqueeze(0)?,
         })
     }
 
@@ -140,8 +145,8 @@ impl Decoder {
 }
 
 /// The 2-D sine position encoding of DETR for a `grid × grid` map, `(grid², dim)`.
-/// Computed once on the host at setup and uploaded.
-pub fn sine_position_encoding(grid: usize, dim: usize, device: &Device) -> Result<Tensor> {
+/// Computed once on the host at setup and uploaded through `gate`.
+pub fn sine_position_encoding(grid: usize, dim: usize, device: &Device, gate: &Gate) -> Result<Tensor> {
     let half = dim / 2;
     let mut values = Vec::with_capacity(grid * grid * dim);
     for y in 0..grid {
@@ -155,5 +160,7 @@ pub fn sine_position_encoding(grid: usize, dim: usize, device: &Device) -> Resul
             }
         }
     }
-    Tensor::from_vec(values, (grid * grid, dim), device)
+    let shape = (grid * grid, dim);
+    let encoding = gate.upload_vec(values, shape, device, "sine_position_encoding", "position encoding")?; // d2h-site: setup-position-encoding
+    Ok(encoding)
 }

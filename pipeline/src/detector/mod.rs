@@ -9,6 +9,8 @@ pub mod postprocess;
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
+use crate::transfer::Gate;
+
 pub use backbone::Backbone;
 pub use decoder::Decoder;
 pub use postprocess::{Detections, HostDetections, PostProcess};
@@ -90,7 +92,8 @@ pub struct Detector {
 
 impl Detector {
     /// `size` must be a multiple of 16 (checked by the pipeline's config).
-    pub fn new(cfg: &DetectorConfig, size: usize, vb: VarBuilder) -> Result<Self> {
+    /// The decoder's position encoding is uploaded through `gate`.
+    pub fn new(cfg: &DetectorConfig, size: usize, vb: VarBuilder, gate: &Gate) -> Result<Self> {
         Ok(Self {
             backbone: Backbone::new(cfg.width, cfg.d_model, vb.pp("backbone"))?,
             decoder: Decoder::new(
@@ -101,6 +104,7 @@ impl Detector {
                 cfg.classes,
                 size / 16,
                 vb.pp("decoder"),
+                gate,
             )?,
             postprocess: PostProcess {
                 top_k: cfg.top_k,

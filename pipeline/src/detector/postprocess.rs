@@ -5,10 +5,12 @@
 //!
 //! [`PostProcess::forward_to_host`] is the legacy (pre-migration) variant: the
 //! same computation, then the arrays are copied to the host and filtered
-//! there, as `postprocess_dfine(return_gpu_tensor=False)` did in the seed.
+//! there, as `postprocess_dfine(return_gpu_tensor=False)` did in the seed;
+//! [`HostDetections::upload`] puts them back on the device.
 
 use candle_core::{DType, Device, Result, Tensor, D};
 
+use crate::device_ops::ge_const;
 use crate::transfer::Gate;
 
 /// `K` detections, all on the device.
@@ -34,15 +36,17 @@ pub struct HostDetections {
 }
 
 impl HostDetections {
-    /// Uploads the arrays back to `device` (what the legacy code did before the predictor).
-    pub fn upload(&self, device: &Device) -> Result<Detections> {
+    /// Uploads the arrays back to `device` through `gate` (what the legacy
+    /// code did before the predictor): four D2H007 per frame.
+    pub fn upload(&self, gate: &Gate, device: &Device) -> Result<Detections> {
+        const SYMBOL: &str = "HostDetections::upload";
         let k = self.scores.len();
         let flat: Vec<f32> = self.boxes.iter().flatten().copied().collect();
         Ok(Detections {
-            boxes: Tensor::from_vec(flat, (k, 4), device)?,
-            scores: Tensor::from_slice(&self.scores, k, device)?,
-            labels: Tensor::from_slice(&self.labels, k, device)?,
-            valid: Tensor::from_slice(&self.valid, k, device)?,
+            boxes: gate.upload_vec(flat, (k, 4), device, SYMBOL, "boxes")?, // d2h-site: legacy-upload-boxes
+            scores: gate.upload_slice(&self.scores, k, device, SYMBOL, "scores")?, // d2h-site: legacy-upload-scores
+            labels: gate.upload_slice(&self.labels, k, device, SYMBOL, "labels")?, // d2h-site: legacy-upload-labels
+            valid: gate.upload_slice(&self.valid, k, device, SYMBOL, "valid")?, // d2h-site: legacy-upload-valid
         })
     }
 }
@@ -88,7 +92,7 @@ impl PostProcess {
             ],
             D::Minus1,
         )?;
-        let valid = top_scores.ge(self.score_threshold)?;
+        let valid = ge_const(&top_scores, f64::from(self.score_threshold))?;
         Ok(Detections {
             boxes: xyxy,
             scores: top_scores,

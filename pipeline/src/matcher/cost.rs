@@ -5,6 +5,8 @@
 
 use candle_core::{DType, Result, Tensor, D};
 
+use crate::device_ops::{ge_const, ne_const};
+
 /// The cost of a forbidden pair: far above any sum of allowed costs.
 pub const FORBIDDEN: f32 = 1.0e6;
 
@@ -58,8 +60,8 @@ pub fn cost_matrix(
     let allowed = det_valid
         .unsqueeze(1)?
         .broadcast_mul(&track_alive.unsqueeze(0)?)?
-        .mul(&iou.ge(iou_gate)?.to_dtype(DType::F32)?)?
-        .ne(0f32)?;
+        .mul(&ge_const(&iou, f64::from(iou_gate))?.to_dtype(DType::F32)?)?;
+    let allowed = ne_const(&allowed, 0.0)?;
     let forbidden = Tensor::full(FORBIDDEN, cost.shape(), cost.device())?;
     allowed.where_cond(&cost, &forbidden)?.contiguous()
 }

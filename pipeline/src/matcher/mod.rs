@@ -10,9 +10,10 @@
 //! When the device has no kernel for the assignment (CUDA, until the GPU
 //! issue) or the fallback is forced, [`Tracker::update`] takes an emergency
 //! fallback: the cost matrix is copied to the host through the gate's
-//! fallback reader, solved there, and the result uploaded. It is counted and
-//! warned about. [`Tracker::update_to_host`] is the legacy (pre-migration)
-//! path: matching on the host every frame.
+//! fallback reader, solved there, and the assignment uploaded through the same
+//! reader. It is counted and warned about. [`Tracker::update_to_host`] is the
+//! legacy (pre-migration) path: matching on the host every frame, with the
+//! assignment and the track ids uploaded back.
 
 pub mod cost;
 pub mod lsa;
@@ -21,6 +22,7 @@ pub mod reference;
 use candle_core::{DType, Device, Tensor};
 
 use crate::detector::Detections;
+use crate::device_ops::{cumsum_1d, le_const};
 use crate::transfer::Gate;
 use crate::Result;
 
@@ -136,30 +138,25 @@ impl Tracker {
         )
     }
 
-    fn upload_assignment(&self, assignment: &[Option<usize>], cost: &[Vec<f32>]) -> candle_core::Result<Tensor> {
-        let values: Vec<i64> = assignment
+    /// The assignment of a host cost matrix: each row's slot, -1 for none
+    /// (or a forbidden pair).
+    fn solve_host(cost: &[Vec<f32>]) -> Vec<i64> {
+        let rows = cost.len();
+        let cols = cost.first().map_or(0, Vec::len);
+        let flat: Vec<f32> = cost.iter().flatten().copied().collect();
+        lsa::solve(&flat, rows, cols)
             .iter()
             .enumerate()
             .map(|(r, c)| match c {
                 Some(c) if cost[r][*c] < FORBIDDEN => *c as i64,
                 _ => -1,
             })
-            .collect();
-        let n = values.len();
-        Tensor::from_vec(values, n, &self.device)
-    }
-
-    fn solve_host(&self, cost: &[Vec<f32>]) -> candle_core::Result<Tensor> {
-        let rows = cost.len();
-        let cols = cost.first().map_or(0, Vec::len);
-        let flat: Vec<f32> = cost.iter().flatten().copied().collect();
-        self.upload_assignment(&lsa::solve(&flat, rows, cols), cost)
+            .collect()
     }
 
     /// Matches `dets` to the tracks on the device and updates them; returns
     /// each detection's track id, `(K,)` i64, -1 for none.
     pub fn update(&mut self, gate: &Gate, dets: &Detections) -> Result<Tensor> {
-        const SYMBOL: &str = "Tracker::update";
         let cost = self.cost(dets)?;
         let device_result = if self.cfg.force_host_fallback {
             Err(candle_core::Error::Msg(
@@ -170,27 +167,39 @@ impl Tracker {
         };
         let assignment = match device_result {
             Ok(assignment) => assignment,
-            Err(e) => {
-                let reader = gate.fallback(format!(
-                    "linear assignment fell back to the host ({e}); results are exact but each frame pays a copy"
-                ));
-                let host = reader.to_vec2::<f32>(&cost, SYMBOL, "cost matrix")?; // d2h-site: fallback-matcher-cost
-                self.solve_host(&host)?
-            }
+            Err(e) => self.assign_on_host_fallback(gate, &cost, &e)?,
         };
         Ok(self.apply(dets, &assignment)?)
     }
 
-    /// Legacy: the cost matrix and the assignments go through the host every frame.
+    /// The emergency fallback: the cost matrix out and the assignment back,
+    /// through the gate's fallback reader.
+    fn assign_on_host_fallback(&self, gate: &Gate, cost: &Tensor, e: &candle_core::Error) -> Result<Tensor> {
+        const SYMBOL: &str = "Tracker::update";
+        let reader = gate.fallback(format!(
+            "linear assignment fell back to the host ({e}); results are exact but each frame pays a copy"
+        ));
+        let host = reader.to_vec2::<f32>(cost, SYMBOL, "cost matrix")?; // d2h-site: fallback-matcher-cost
+        let values = Self::solve_host(&host);
+        let n = values.len();
+        let assignment = reader.upload_vec(values, n, &self.device, SYMBOL, "assignment")?; // d2h-site: fallback-matcher-assign
+        Ok(assignment)
+    }
+
+    /// Legacy: the cost matrix goes to the host and the assignment comes
+    /// back every frame, then the track ids make the same round trip.
     pub fn update_to_host(&mut self, gate: &Gate, dets: &Detections) -> Result<Tensor> {
         const SYMBOL: &str = "Tracker::update_to_host";
         let cost = self.cost(dets)?;
         let host = gate.to_vec2::<f32>(&cost, SYMBOL, "cost matrix")?; // d2h-site: legacy-matcher-cost
-        let assignment = self.solve_host(&host)?;
+        let values = Self::solve_host(&host);
+        let n = values.len();
+        let assignment = gate.upload_vec(values, n, &self.device, SYMBOL, "assignment")?; // d2h-site: legacy-upload-assignment
         let ids = self.apply(dets, &assignment)?;
         let host_ids = gate.to_vec1::<i64>(&ids, SYMBOL, "track ids")?; // d2h-site: legacy-matcher-ids
         let n = host_ids.len();
-        Ok(Tensor::from_vec(host_ids, n, &self.device)?)
+        let ids = gate.upload_vec(host_ids, n, &self.device, SYMBOL, "track ids")?; // d2h-site: legacy-upload-track-ids
+        Ok(ids)
     }
 
     /// The track update for `assignment: (K,)` i64 (slot or -1), all device ops.
@@ -213,12 +222,12 @@ impl Tracker {
             &s.labels,
         )?;
         let misses = ((&s.misses + 1.0)? * (1.0 - &matched_t)?)?;
-        let alive = (&s.alive * misses.le(f64::from(self.cfg.max_age))?.to_dtype(DType::F32)?)?;
+        let alive = (&s.alive * le_const(&misses, f64::from(self.cfg.max_age))?.to_dtype(DType::F32)?)?;
         // Births: the r-th unmatched valid detection takes the r-th free slot.
         let unborn = (&det_valid * (1.0 - &matched_k)?)?;
         let free = (1.0 - &alive)?;
-        let rank_k = (unborn.cumsum(0)? - 1.0)?;
-        let rank_t = (free.cumsum(0)? - 1.0)?;
+        let rank_k = (cumsum_1d(&unborn)? - 1.0)?;
+        let rank_t = (cumsum_1d(&free)? - 1.0)?;
         let b = rank_k
             .unsqueeze(1)?
             .broadcast_eq(&rank_t.unsqueeze(0)?)?

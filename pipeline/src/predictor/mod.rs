@@ -14,13 +14,14 @@
 
 pub mod encoder;
 
-use candle_core::{DType, Device, Module, Result, Tensor, D};
+use candle_core::{Device, Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
 use candle_transformers::models::segment_anything::mask_decoder::MaskDecoder;
 use candle_transformers::models::segment_anything::prompt_encoder::PromptEncoder;
 
 pub use encoder::{CompactEncoder, ImageEncoder};
 
+use crate::device_ops::ge_const;
 use crate::transfer::Gate;
 
 /// Which image encoder.
@@ -106,6 +107,10 @@ pub struct Predictions {
     pub low_res_logits: Tensor,
 }
 
+/// SAM's pixel normalisation (0–255 scale), per RGB channel.
+const PIXEL_MEAN: [f32; 3] = [123.675, 116.28, 103.53];
+const PIXEL_STD: [f32; 3] = [58.395, 57.12, 57.375];
+
 /// Encoder, prompt encoder and mask decoder.
 #[derive(Debug)]
 pub struct Predictor {
@@ -126,8 +131,10 @@ pub struct Predictor {
 }
 
 impl Predictor {
-    /// Builds the predictor for `frame_size × frame_size` frames.
-    pub fn new(cfg: &PredictorConfig, frame_size: usize, vb: VarBuilder) -> Result<Self> {
+    /// Builds the predictor for `frame_size × frame_size` frames. The pixel
+    /// normalisation constants are uploaded through `gate`.
+    pub fn new(cfg: &PredictorConfig, frame_size: usize, vb: VarBuilder, gate: &Gate) -> Result<Self> {
+        const SYMBOL: &str = "Predictor::new";
         let input_size = cfg.input_size(frame_size);
         let grid = input_size / 16;
         let encoder = match cfg.encoder {
@@ -170,8 +177,8 @@ impl Predictor {
         };
         let corner_embeddings = Tensor::cat(&[corner(2)?, corner(3)?], 0)?;
         let device = vb.device();
-        let pixel_mean = Tensor::new(&[123.675f32, 116.28, 103.53], device)?.reshape((1, 3, 1, 1))?;
-        let pixel_std = Tensor::new(&[58.395f32, 57.12, 57.375], device)?.reshape((1, 3, 1, 1))?;
+        let pixel_mean = gate.upload_slice(&PIXEL_MEAN, (1, 3, 1, 1), device, SYMBOL, "pixel mean")?; // d2h-site: setup-pixel-mean
+        let pixel_std = gate.upload_slice(&PIXEL_STD, (1, 3, 1, 1), device, SYMBOL, "pixel std")?; // d2h-site: setup-pixel-std
         Ok(Self {
             encoder,
             prompt_encoder,
@@ -226,10 +233,11 @@ impl Predictor {
         let (low_res_logits, iou_pred) = self
             .mask_decoder
             .forward(embedding, &self.image_pe, sparse, dense, false)?;
-        let masks = low_res_logits
-            .upsample_nearest2d(self.frame_size, self.frame_size)?
-            .ge(0f32)?
-            .squeeze(1)?;
+        let masks = ge_const(
+            &low_res_logits.upsample_nearest2d(self.frame_size, self.frame_size)?,
+            0.0,
+        )?
+        .squeeze(1)?;
         Ok(Predictions {
             masks,
             iou_pred,
@@ -244,8 +252,9 @@ impl Predictor {
         self.decode(&embedding, &sparse, &self.dense)
     }
 
-    /// Legacy: the prompt embeddings and the outputs go through host copies,
-    /// as `predict_sam(return_gpu_tensor=False)` did in the seed.
+    /// Legacy: the prompt embeddings go to the host and are uploaded again for
+    /// the mask decoder, and the outputs are copied to the host, as
+    /// `predict_sam(return_gpu_tensor=False)` did in the seed.
     pub fn forward_to_host(&self, gate: &Gate, frame: &Tensor, boxes: &Tensor) -> crate::Result<HostPredictions> {
         const SYMBOL: &str = "Predictor::forward_to_host";
         let device = frame.device();
@@ -254,7 +263,9 @@ impl Predictor {
         let dense = self.dense.clone();
         let sparse = gate.to_host(&sparse, SYMBOL, "sparse_embeddings")?; // d2h-site: legacy-predictor-sparse
         let dense = gate.to_host(&dense, SYMBOL, "dense_embeddings")?; // d2h-site: legacy-predictor-dense
-        let out = self.decode(&embedding, &sparse.to_device(device)?, &dense.to_device(device)?)?;
+        let sparse = gate.upload(&sparse, device, SYMBOL, "sparse_embeddings")?; // d2h-site: legacy-upload-sparse
+        let dense = gate.upload(&dense, device, SYMBOL, "dense_embeddings")?; // d2h-site: legacy-upload-dense
+        let out = self.decode(&embedding, &sparse, &dense)?;
         Ok(HostPredictions {
             masks: gate.to_host(&out.masks, SYMBOL, "masks")?, // d2h-site: legacy-predictor-masks
             iou_pred: gate.to_vec2::<f32>(&out.iou_pred, SYMBOL, "iou_pred")?, // d2h-site: legacy-predictor-iou
@@ -274,15 +285,16 @@ pub struct HostPredictions {
 }
 
 impl HostPredictions {
-    /// Uploads back to `device`.
-    pub fn upload(&self, device: &Device) -> Result<Predictions> {
+    /// Uploads back to `device` through `gate`: three D2H007 per frame.
+    pub fn upload(&self, gate: &Gate, device: &Device) -> Result<Predictions> {
+        const SYMBOL: &str = "HostPredictions::upload";
         let k = self.iou_pred.len();
         let iou: Vec<f32> = self.iou_pred.iter().flatten().copied().collect();
         let cols = iou.len().checked_div(k).unwrap_or(1);
         Ok(Predictions {
-            masks: self.masks.to_device(device)?,
-            iou_pred: Tensor::from_vec(iou, (k, cols), device)?.to_dtype(DType::F32)?,
-            low_res_logits: self.low_res_logits.to_device(device)?,
+            masks: gate.upload(&self.masks, device, SYMBOL, "masks")?, // d2h-site: legacy-upload-masks
+            iou_pred: gate.upload_vec(iou, (k, cols), device, SYMBOL, "iou_pred")?, // d2h-site: legacy-upload-iou
+            low_res_logits: gate.upload(&self.low_res_logits, device, SYMBOL, "low_res_logits")?, // d2h-site: legacy-upload-logits
         })
     }
 }

@@ -1,0 +1,93 @@
+//! Device ops for the frame path that candle would otherwise implement with a
+//! hidden upload of host data.
+//!
+//! candle 0.11 turns a comparison with a host scalar (`t.ge(0.5)`,
+//! `t.le(max_age)`) into `Tensor::new(scalar, &Device::Cpu)` followed by
+//! `to_device(t.device())`: one upload per call, past the transfer gate. Its
+//! `cumsum` multiplies by a triangular matrix built from `Tensor::arange`,
+//! which candle fills on the host and uploads, again on every call. On a GPU
+//! each is a synchronous copy from pageable memory. The functions here compute
+//! the same values from device-made tensors only (`Tensor::full`, which fills
+//! on the device, and `Tensor::zeros`), and a test keeps the scalar forms and
+//! `cumsum` out of `pipeline/src`.
+
+use candle_core::op::CmpOp;
+use candle_core::{DType, Result, Tensor};
+
+/// `t op value` elementwise (u8 0/1), with `value` filled on the device and
+/// converted to `t`'s dtype exactly as candle converts a host scalar.
+pub fn cmp_const(t: &Tensor, op: CmpOp, value: f64) -> Result<Tensor> {
+    let device = t.device();
+    let scalar = match t.dtype() {
+        DType::F32 => Tensor::full(value as f32, (), device)?,
+        DType::F64 => Tensor::full(value, (), device)?,
+        other => Tensor::full(value, (), device)?.to_dtype(other)?,
+    };
+    t.cmp(&scalar.broadcast_as(t.shape())?, op)
+}
+
+/// `t >= value`.
+pub fn ge_const(t: &Tensor, value: f64) -> Result<Tensor> {
+    cmp_const(t, CmpOp::Ge, value)
+}
+
+/// `t <= value`.
+pub fn le_const(t: &Tensor, value: f64) -> Result<Tensor> {
+    cmp_const(t, CmpOp::Le, value)
+}
+
+/// `t != value`.
+pub fn ne_const(t: &Tensor, value: f64) -> Result<Tensor> {
+    cmp_const(t, CmpOp::Ne, value)
+}
+
+/// The inclusive prefix sum of a 1-D tensor: `⌈log2 n⌉` shifted adds
+/// (Hillis–Steele), the shift's head filled with device zeros. Exact for the
+/// small integer counts the tracker sums.
+pub fn cumsum_1d(x: &Tensor) -> Result<Tensor> {
+    let n = x.dims1()?;
+    let mut acc = x.clone();
+    let mut shift = 1;
+    while shift < n {
+        let head = Tensor::zeros(shift, acc.dtype(), acc.device())?;
+        let shifted = Tensor::cat(&[&head, &acc.narrow(0, 0, n - shift)?], 0)?;
+        acc = (&acc + &shifted)?;
+        shift *= 2;
+    }
+    Ok(acc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn comparisons_match_candles_scalar_forms() {
+        let dev = Device::Cpu;
+        let t = Tensor::new(&[0.25f32, 0.5, 0.75, -1.0, 0.0], &dev).unwrap();
+        let v = |x: Tensor| x.to_vec1::<u8>().unwrap();
+        assert_eq!(v(ge_const(&t, 0.5).unwrap()), v(t.ge(0.5f32).unwrap()));
+        assert_eq!(v(le_const(&t, 0.25).unwrap()), v(t.le(0.25f64).unwrap()));
+        assert_eq!(v(ne_const(&t, 0.0).unwrap()), v(t.ne(0f32).unwrap()));
+        let m = Tensor::new(&[[0u32, 3], [5, 7]], &dev).unwrap();
+        assert_eq!(
+            le_const(&m, 5.0).unwrap().to_vec2::<u8>().unwrap(),
+            m.le(5u32).unwrap().to_vec2::<u8>().unwrap()
+        );
+    }
+
+    #[test]
+    fn cumsum_matches_candles() {
+        let dev = Device::Cpu;
+        for n in [1usize, 2, 3, 4, 5, 8, 9, 33, 300] {
+            let values: Vec<f32> = (0..n).map(|i| ((i * 7 + 3) % 5 == 0) as u8 as f32).collect();
+            let x = Tensor::new(values.as_slice(), &dev).unwrap();
+            assert_eq!(
+                cumsum_1d(&x).unwrap().to_vec1::<f32>().unwrap(),
+                x.cumsum(0).unwrap().to_vec1::<f32>().unwrap(),
+                "n = {n}"
+            );
+        }
+    }
+}
