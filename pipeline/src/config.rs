@@ -8,6 +8,12 @@ use crate::modes::Mode;
 use crate::predictor::PredictorConfig;
 use crate::weights::WeightSource;
 
+/// The default of [`PipelineConfig::log_frames`].
+pub const DEFAULT_LOG_FRAMES: usize = 256;
+
+/// The most per-frame log entries a pipeline keeps.
+pub const MAX_LOG_FRAMES: usize = 1 << 16;
+
 /// Everything [`crate::Pipeline::new`] needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PipelineConfig {
@@ -19,6 +25,10 @@ pub struct PipelineConfig {
     pub mode: Mode,
     /// Detailed logging: per-frame latency and detection counts, read from the device.
     pub log_detailed: bool,
+    /// How many of the most recent per-frame log entries the pipeline keeps
+    /// (a ring buffer allocated at setup; older entries live on only in the
+    /// running [`crate::LogSummary`]). At most [`MAX_LOG_FRAMES`].
+    pub log_frames: usize,
     pub weights: WeightSource,
 }
 
@@ -33,6 +43,7 @@ impl PipelineConfig {
             tracker: TrackerConfig::with_slots(16),
             mode: Mode::Resident,
             log_detailed: false,
+            log_frames: DEFAULT_LOG_FRAMES,
             weights: WeightSource::default(),
         }
     }
@@ -52,20 +63,23 @@ impl PipelineConfig {
             tracker: TrackerConfig::with_slots(8),
             mode: Mode::Resident,
             log_detailed: false,
+            log_frames: DEFAULT_LOG_FRAMES,
             weights: WeightSource::default(),
         }
     }
 
     /// Checks sizes before anything is built.
     pub fn validate(&self) -> Result<()> {
-        if self.size == 0 || !self.size.is_multiple_of(16) {
-            return Err(PipelineError::Config(format!(
-                "frame size {} must be a positive multiple of 16",
-                self.size
-            )));
-        }
+        crate::check_size(self.size)?;
         self.detector.validate().map_err(PipelineError::Config)?;
         self.predictor.validate(self.size).map_err(PipelineError::Config)?;
+        if !(1..=MAX_LOG_FRAMES).contains(&self.log_frames) {
+            return Err(PipelineError::OutOfRange {
+                name: "log frames",
+                value: self.log_frames,
+                expected: format!("from 1 to {MAX_LOG_FRAMES}"),
+            });
+        }
         if self.tracker.max_tracks == 0 {
             return Err(PipelineError::Config("the tracker needs at least one slot".to_string()));
         }

@@ -17,12 +17,7 @@ use candle_core::{DType, Result, Tensor};
 /// `t op value` elementwise (u8 0/1), with `value` filled on the device and
 /// converted to `t`'s dtype exactly as candle converts a host scalar.
 pub fn cmp_const(t: &Tensor, op: CmpOp, value: f64) -> Result<Tensor> {
-    let device = t.device();
-    let scalar = match t.dtype() {
-        DType::F32 => Tensor::full(value as f32, (), device)?,
-        DType::F64 => Tensor::full(value, (), device)?,
-        other => Tensor::full(value, (), device)?.to_dtype(other)?,
-    };
+    let scalar = device_scalar(t, value)?;
     t.cmp(&scalar.broadcast_as(t.shape())?, op)
 }
 
@@ -39,6 +34,34 @@ pub fn le_const(t: &Tensor, value: f64) -> Result<Tensor> {
 /// `t != value`.
 pub fn ne_const(t: &Tensor, value: f64) -> Result<Tensor> {
     cmp_const(t, CmpOp::Ne, value)
+}
+
+/// `value` as a 0-d tensor of `t`'s dtype on `t`'s device, filled there.
+fn device_scalar(t: &Tensor, value: f64) -> Result<Tensor> {
+    let device = t.device();
+    match t.dtype() {
+        DType::F32 => Tensor::full(value as f32, (), device),
+        DType::F64 => Tensor::full(value, (), device),
+        other => Tensor::full(value, (), device)?.to_dtype(other),
+    }
+}
+
+/// `t` with every NaN replaced by `value`, on the device (`t != t` holds
+/// exactly at NaN). Sorting NaN is not a total order: candle's CPU
+/// `arg_sort` panics on it, so scores are cleaned before any top-k.
+pub fn replace_nan(t: &Tensor, value: f64) -> Result<Tensor> {
+    let is_nan = t.broadcast_ne(t)?;
+    let fill = device_scalar(t, value)?.broadcast_as(t.shape())?;
+    is_nan.where_cond(&fill, t)
+}
+
+/// `t` with every NaN and ±∞ replaced by `value`, on the device (`t - t`
+/// is 0 exactly where `t` is finite).
+pub fn replace_non_finite(t: &Tensor, value: f64) -> Result<Tensor> {
+    let diff = (t - t)?;
+    let finite = diff.broadcast_eq(&diff.zeros_like()?)?;
+    let fill = device_scalar(t, value)?.broadcast_as(t.shape())?;
+    finite.where_cond(t, &fill)
 }
 
 /// The inclusive prefix sum of a 1-D tensor: `⌈log2 n⌉` shifted adds
@@ -75,6 +98,19 @@ mod tests {
             le_const(&m, 5.0).unwrap().to_vec2::<u8>().unwrap(),
             m.le(5u32).unwrap().to_vec2::<u8>().unwrap()
         );
+    }
+
+    #[test]
+    fn non_finite_values_are_replaced_on_the_device() {
+        let dev = Device::Cpu;
+        let t = Tensor::new(&[1f32, f32::NAN, f32::INFINITY, -2.0, f32::NEG_INFINITY], &dev).unwrap();
+        let nan = replace_nan(&t, f64::NEG_INFINITY).unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(
+            nan,
+            vec![1.0, f32::NEG_INFINITY, f32::INFINITY, -2.0, f32::NEG_INFINITY]
+        );
+        let finite = replace_non_finite(&t, 0.0).unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(finite, vec![1.0, 0.0, 0.0, -2.0, 0.0]);
     }
 
     #[test]

@@ -19,6 +19,17 @@ pub enum PipelineError {
     /// A configuration that cannot work (sizes, counts).
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A count or size outside the range the pipeline accepts (e.g. more
+    /// frames than [`crate::MAX_FRAMES`], a frame side above
+    /// [`crate::MAX_SIZE`]): caught before anything is allocated for it.
+    #[error("{name} {value} is out of range: {expected}")]
+    OutOfRange {
+        /// What the value is (`frames`, `frame size`).
+        name: &'static str,
+        value: usize,
+        /// The accepted range, in words.
+        expected: String,
+    },
     /// `--device cuda` in a build without the `cuda` feature.
     #[error("this build has no CUDA support (rebuild with the `cuda` feature)")]
     CudaNotBuilt,

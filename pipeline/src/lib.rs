@@ -35,13 +35,14 @@ pub mod predictor;
 pub mod report;
 pub mod runner;
 pub mod source;
+pub mod summary;
 pub mod transfer;
 pub mod weights;
 
 pub use config::PipelineConfig;
 pub use error::{PipelineError, Result};
 pub use modes::Mode;
-pub use orchestrator::{FrameLog, Pipeline, ResultPacket, Teardown};
+pub use orchestrator::{FrameLog, LogSummary, Pipeline, ResultPacket, Teardown};
 pub use phase::Phase;
 pub use runner::{run, RunOptions, RunOutcome};
 pub use source::{FrameSource, StillImage, SyntheticVideo};
@@ -75,6 +76,26 @@ fn open_cuda() -> Result<Device> {
 #[cfg(not(feature = "cuda"))]
 fn open_cuda() -> Result<Device> {
     Err(PipelineError::CudaNotBuilt)
+}
+
+/// The most frames one [`run`] accepts (its per-frame samples are kept).
+pub const MAX_FRAMES: usize = 1_000_000;
+
+/// The largest frame side the pipeline accepts. Frames are `(1, 3, S, S)`
+/// and the synthetic video keeps a few `S × S` planes per shape, so a larger
+/// side is a mistake rather than a workload.
+pub const MAX_SIZE: usize = 4096;
+
+/// Checks a frame side: a multiple of 16 in `16..=MAX_SIZE`.
+pub fn check_size(size: usize) -> Result<()> {
+    if !(16..=MAX_SIZE).contains(&size) || !size.is_multiple_of(16) {
+        return Err(PipelineError::OutOfRange {
+            name: "frame size",
+            value: size,
+            expected: format!("a multiple of 16 from 16 to {MAX_SIZE}"),
+        });
+    }
+    Ok(())
 }
 
 /// Whether this build has the `cuda` feature.

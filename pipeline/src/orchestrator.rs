@@ -10,6 +10,8 @@
 //! mode the seed's pre-migration host copies, and the uploads of their host
 //! results back to the device, happen at their places (see [`crate::modes`]).
 
+use std::collections::VecDeque;
+use std::fmt;
 use std::path::Path;
 use std::time::Instant;
 
@@ -22,11 +24,15 @@ use crate::matcher::Tracker;
 use crate::modes::Mode;
 use crate::phase::Phase;
 use crate::predictor::{Predictions, Predictor};
+use crate::summary::TensorSummary;
 use crate::transfer::Gate;
 use crate::weights::Weights;
 
 /// One frame's results, all on the pipeline's device. `K` rows, fixed.
-#[derive(Debug, Clone)]
+///
+/// `Debug` prints each tensor's dtype, shape and device, never its values
+/// (that would read the device past the transfer gate).
+#[derive(Clone)]
 pub struct ResultPacket {
     /// `(K, 4)` f32 xyxy pixels.
     pub boxes: Tensor,
@@ -40,6 +46,16 @@ pub struct ResultPacket {
     pub track_ids: Tensor,
     /// `(K,)` u8, 1 for detections above the score threshold.
     pub valid: Tensor,
+}
+
+impl fmt::Debug for ResultPacket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("ResultPacket");
+        for (name, t) in self.tensors() {
+            s.field(name, &TensorSummary(t));
+        }
+        s.finish()
+    }
 }
 
 impl ResultPacket {
@@ -72,6 +88,85 @@ pub struct FrameLog {
     pub detections: u32,
 }
 
+/// The running aggregate of every detailed-logging entry of a run (the ring
+/// buffer keeps only the most recent ones).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LogSummary {
+    /// Frames logged.
+    pub frames: u64,
+    pub detections_total: u64,
+    pub detections_min: u32,
+    pub detections_max: u32,
+    pub latency_total_ms: f64,
+    pub latency_min_ms: f64,
+    pub latency_max_ms: f64,
+}
+
+impl LogSummary {
+    fn add(&mut self, log: &FrameLog) {
+        if self.frames == 0 {
+            self.detections_min = log.detections;
+            self.latency_min_ms = log.latency_ms;
+        }
+        self.frames += 1;
+        self.detections_total += u64::from(log.detections);
+        self.detections_min = self.detections_min.min(log.detections);
+        self.detections_max = self.detections_max.max(log.detections);
+        self.latency_total_ms += log.latency_ms;
+        self.latency_min_ms = self.latency_min_ms.min(log.latency_ms);
+        self.latency_max_ms = self.latency_max_ms.max(log.latency_ms);
+    }
+
+    /// Mean valid detections per logged frame (0 when nothing was logged).
+    pub fn mean_detections(&self) -> f64 {
+        if self.frames == 0 {
+            0.0
+        } else {
+            self.detections_total as f64 / self.frames as f64
+        }
+    }
+
+    /// Mean device-synchronised latency per logged frame, in ms.
+    pub fn mean_latency_ms(&self) -> f64 {
+        if self.frames == 0 {
+            0.0
+        } else {
+            self.latency_total_ms / self.frames as f64
+        }
+    }
+}
+
+/// The detailed log: the last `capacity` entries and the aggregate of all.
+/// The buffer is allocated when the pipeline is built, so logging a frame
+/// allocates nothing and the log does not grow with the run.
+#[derive(Debug)]
+struct FrameLogs {
+    recent: VecDeque<FrameLog>,
+    capacity: usize,
+    summary: LogSummary,
+}
+
+impl FrameLogs {
+    fn new(capacity: usize) -> Self {
+        FrameLogs {
+            recent: VecDeque::with_capacity(capacity),
+            capacity,
+            summary: LogSummary::default(),
+        }
+    }
+
+    fn push(&mut self, log: FrameLog) {
+        self.summary.add(&log);
+        if self.capacity == 0 {
+            return;
+        }
+        if self.recent.len() == self.capacity {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(log);
+    }
+}
+
 /// What the teardown reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Teardown {
@@ -79,8 +174,8 @@ pub struct Teardown {
     pub tracks_started: u64,
 }
 
-/// The pipeline.
-#[derive(Debug)]
+/// The pipeline. `Debug` shows its configuration, device and counters, not
+/// its weights.
 pub struct Pipeline {
     cfg: PipelineConfig,
     device: Device,
@@ -90,7 +185,20 @@ pub struct Pipeline {
     predictor: Predictor,
     tracker: Tracker,
     frames: u64,
-    logs: Vec<FrameLog>,
+    logs: FrameLogs,
+}
+
+impl fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("cfg", &self.cfg)
+            .field("device", &device_name(&self.device))
+            .field("detector", &self.detector)
+            .field("predictor", &self.predictor)
+            .field("tracker", &self.tracker)
+            .field("frames", &self.frames)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Pipeline {
@@ -105,6 +213,9 @@ impl Pipeline {
         let detector = Detector::new(&cfg.detector, cfg.size, vb.pp("detector"), &gate)?;
         let predictor = Predictor::new(&cfg.predictor, cfg.size, vb.clone(), &gate)?;
         let tracker = Tracker::new(cfg.tracker, device)?;
+        // Allocated whether or not logging is on: the gate's switch can turn
+        // it on later, and a frame must not allocate the buffer.
+        let logs = FrameLogs::new(cfg.log_frames);
         drop(_setup);
         Ok(Pipeline {
             cfg,
@@ -115,7 +226,7 @@ impl Pipeline {
             predictor,
             tracker,
             frames: 0,
-            logs: Vec::new(),
+            logs,
         })
     }
 
@@ -145,9 +256,21 @@ impl Pipeline {
         self.frames
     }
 
-    /// The detailed-logging entries so far (drained).
+    /// The most recent detailed-logging entries (at most
+    /// [`PipelineConfig::log_frames`]), oldest first, drained. The buffer
+    /// keeps its capacity and the [`Pipeline::log_summary`] is not reset.
     pub fn take_logs(&mut self) -> Vec<FrameLog> {
-        std::mem::take(&mut self.logs)
+        self.logs.recent.drain(..).collect()
+    }
+
+    /// The most recent detailed-logging entries, oldest first, not drained.
+    pub fn recent_logs(&self) -> impl ExactSizeIterator<Item = &FrameLog> + '_ {
+        self.logs.recent.iter()
+    }
+
+    /// The aggregate of every detailed-logging entry of the run.
+    pub fn log_summary(&self) -> LogSummary {
+        self.logs.summary
     }
 
     fn check_frame(&self, frame: &Tensor) -> Result<()> {

@@ -13,10 +13,11 @@ use std::time::Instant;
 use d2h_reports::{LatencyStats, MemoryStats};
 
 use crate::alloc;
-use crate::error::Result;
+use crate::error::{PipelineError, Result};
 use crate::orchestrator::{Pipeline, Teardown};
 use crate::phase::Phase;
 use crate::source::FrameSource;
+use crate::MAX_FRAMES;
 
 /// How many frames, and how many of them are warm-up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +34,25 @@ impl RunOptions {
             frames,
             warmup: (frames / 10).clamp(1, 10).min(frames.saturating_sub(1)),
         }
+    }
+
+    /// Checks the frame count: `1..=MAX_FRAMES`, with a warm-up below it.
+    pub fn validate(&self) -> Result<()> {
+        if !(1..=MAX_FRAMES).contains(&self.frames) {
+            return Err(PipelineError::OutOfRange {
+                name: "frames",
+                value: self.frames,
+                expected: format!("from 1 to {MAX_FRAMES}"),
+            });
+        }
+        if self.warmup >= self.frames {
+            return Err(PipelineError::OutOfRange {
+                name: "warm-up frames",
+                value: self.warmup,
+                expected: format!("below the {} frames of the run", self.frames),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -128,8 +148,11 @@ impl RunOutcome {
     }
 }
 
-/// Runs `options.frames` frames of `source` through `pipeline`, then its teardown.
+/// Runs `options.frames` frames of `source` through `pipeline`, then its
+/// teardown. Fails with [`PipelineError::OutOfRange`] before any frame when
+/// the frame count is not in `1..=MAX_FRAMES`.
 pub fn run(pipeline: &mut Pipeline, source: &mut dyn FrameSource, options: RunOptions) -> Result<RunOutcome> {
+    options.validate()?;
     let mut samples = Vec::with_capacity(options.frames);
     let before = alloc::snapshot();
     for _ in 0..options.frames {

@@ -16,14 +16,17 @@
 //! report) or the source's own (`new`, `open`), which [`SyntheticVideo::gate`]
 //! and [`StillImage::gate`] return.
 
+use std::fmt;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 
 use crate::device_ops::le_const;
 use crate::error::{PipelineError, Result};
+use crate::summary::TensorSummary;
 use crate::transfer::Gate;
 use crate::weights::SplitMix64;
+use crate::MAX_SIZE;
 
 /// Anything that hands out `(1, 3, S, S)` f32 frames in `[0, 1]` on a device.
 pub trait FrameSource {
@@ -36,7 +39,7 @@ enum Kind {
     Rect { half_w: f64, half_h: f64 },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Sprite {
     kind: Kind,
     colour: Tensor,
@@ -45,7 +48,7 @@ struct Sprite {
 }
 
 /// A deterministic synthetic video of moving, occluding shapes.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SyntheticVideo {
     size: usize,
     xs: Tensor,
@@ -54,6 +57,40 @@ pub struct SyntheticVideo {
     sprites: Vec<Sprite>,
     frame: u64,
     gate: Gate,
+}
+
+impl fmt::Debug for Sprite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sprite")
+            .field("kind", &self.kind)
+            .field("colour", &TensorSummary(&self.colour))
+            .field("start", &self.start)
+            .field("velocity", &self.velocity)
+            .finish()
+    }
+}
+
+impl fmt::Debug for SyntheticVideo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SyntheticVideo")
+            .field("size", &self.size)
+            .field("background", &TensorSummary(&self.background))
+            .field("sprites", &self.sprites)
+            .field("frame", &self.frame)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A source's frame side: `16..=MAX_SIZE` (checked before anything is allocated).
+fn check_source_size(name: &'static str, size: usize) -> Result<()> {
+    if !(16..=MAX_SIZE).contains(&size) {
+        return Err(PipelineError::OutOfRange {
+            name,
+            value: size,
+            expected: format!("from 16 to {MAX_SIZE}"),
+        });
+    }
+    Ok(())
 }
 
 /// Bounces `start + velocity * t` inside `[lo, hi]` (a triangle wave).
@@ -74,9 +111,7 @@ impl SyntheticVideo {
     /// pipeline's, so that they show in its report).
     pub fn with_gate(size: usize, shapes: usize, seed: u64, device: &Device, gate: &Gate) -> Result<Self> {
         const SYMBOL: &str = "SyntheticVideo::new";
-        if size < 16 {
-            return Err(PipelineError::Config(format!("video size {size} is below 16")));
-        }
+        check_source_size("video size", size)?;
         let mut rng = SplitMix64::new(seed);
         let s = size as f64;
         let coords = Tensor::arange(0u32, size as u32, device)?.to_dtype(DType::F32)?;
@@ -176,10 +211,18 @@ impl FrameSource for SyntheticVideo {
 }
 
 /// One image, decoded once and served as every frame.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct StillImage {
     frame: Tensor,
     gate: Gate,
+}
+
+impl fmt::Debug for StillImage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StillImage")
+            .field("frame", &TensorSummary(&self.frame))
+            .finish_non_exhaustive()
+    }
 }
 
 impl StillImage {
@@ -193,17 +236,25 @@ impl StillImage {
     /// [`StillImage::open`], recording the upload in `gate` (a pipeline's,
     /// so that it shows in its report).
     pub fn open_with_gate(path: &Path, size: usize, device: &Device, gate: &Gate) -> Result<Self> {
+        check_source_size("image frame size", size)?;
         let bytes = std::fs::read(path)?;
         let bad = |message: String| PipelineError::Image {
             path: path.display().to_string(),
             message,
         };
-        let (channels, width, height, pixels) = decode_netpbm(&bytes).map_err(bad)?;
+        let Netpbm {
+            channels,
+            width,
+            height,
+            maxval,
+            pixels,
+        } = decode_netpbm(&bytes).map_err(bad)?;
         let image = gate.upload_slice(pixels, (height, width, channels), device, "StillImage::open", "image")?; // d2h-site: setup-still-image
+                                                                                                                // Samples run from 0 to the file's maxval (not always 255).
         let image = image
             .permute((2, 0, 1))?
             .to_dtype(DType::F32)?
-            .affine(1.0 / 255.0, 0.0)?
+            .affine(1.0 / maxval as f64, 0.0)?
             .unsqueeze(0)?;
         let image = if channels == 1 {
             image.broadcast_as((1, 3, height, width))?.contiguous()?
@@ -234,8 +285,21 @@ impl FrameSource for StillImage {
     }
 }
 
-/// `(channels, width, height, pixels)` of a binary PPM/PGM.
-fn decode_netpbm(bytes: &[u8]) -> std::result::Result<(usize, usize, usize, &[u8]), String> {
+/// A decoded binary PPM/PGM header and its pixel bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Netpbm<'a> {
+    channels: usize,
+    width: usize,
+    height: usize,
+    /// The largest sample value, `1..=255`: samples scale by `1 / maxval`.
+    maxval: usize,
+    pixels: &'a [u8],
+}
+
+/// Decodes a binary PPM (`P6`) or PGM (`P5`) with one byte per sample.
+/// Every size derived from the header is checked: a header announcing more
+/// pixels than the file holds, or sizes whose sum overflows, is an error.
+fn decode_netpbm(bytes: &[u8]) -> std::result::Result<Netpbm<'_>, String> {
     let channels = match bytes.get(..2) {
         Some(b"P6") => 3,
         Some(b"P5") => 1,
@@ -273,13 +337,27 @@ fn decode_netpbm(bytes: &[u8]) -> std::result::Result<(usize, usize, usize, &[u8
         return Err(format!("maxval {maxval} is not supported (1..=255)"));
     }
     // Exactly one whitespace byte separates the header from the pixels.
+    if !bytes.get(at).is_some_and(u8::is_ascii_whitespace) {
+        return Err("malformed header: no whitespace after maxval".to_string());
+    }
     at += 1;
+    let too_large = || format!("image too large: {width} x {height} x {channels} samples");
     let len = width
         .checked_mul(height)
         .and_then(|n| n.checked_mul(channels))
-        .ok_or_else(|| "image too large".to_string())?;
-    let pixels = bytes
-        .get(at..at + len)
-        .ok_or_else(|| format!("truncated: expected {len} bytes of pixels"))?;
-    Ok((channels, width, height, pixels))
+        .ok_or_else(too_large)?;
+    let end = at.checked_add(len).ok_or_else(too_large)?;
+    let pixels = bytes.get(at..end).ok_or_else(|| {
+        format!(
+            "truncated: expected {len} bytes of pixels, the file has {}",
+            bytes.len() - at
+        )
+    })?;
+    Ok(Netpbm {
+        channels,
+        width,
+        height,
+        maxval,
+        pixels,
+    })
 }

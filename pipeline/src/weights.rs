@@ -24,6 +24,7 @@
 //! back to safetensors (through the transfer gate).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -53,7 +54,6 @@ impl Default for WeightSource {
     }
 }
 
-#[derive(Debug)]
 struct Store {
     seed: u64,
     /// The file's tensors, on the host.
@@ -62,6 +62,16 @@ struct Store {
     handed_out: Mutex<BTreeMap<String, Tensor>>,
     /// Where the uploads of handed-out tensors are recorded.
     gate: Gate,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("seed", &self.seed)
+            .field("file_tensors", &self.file.as_ref().map(HashMap::len))
+            .field("handed_out", &lock(&self.handed_out).len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The weights of one pipeline: a [`VarBuilder`] factory that remembers what it built.

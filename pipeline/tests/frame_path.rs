@@ -62,12 +62,23 @@ const LEGACY_SITES: &[(&str, &str, RuleId)] = &[
         "legacy-postprocess-labels",
         RuleId::ExplicitCopy,
     ),
-    ("src/predictor/mod.rs", "legacy-predictor-sparse", RuleId::ExplicitCopy),
+    (
+        "src/predictor/mod.rs",
+        "legacy-predictor-prompt-pe",
+        RuleId::ExplicitCopy,
+    ),
     ("src/predictor/mod.rs", "legacy-predictor-dense", RuleId::ExplicitCopy),
+    ("src/predictor/mod.rs", "legacy-predictor-sparse", RuleId::ExplicitCopy),
+    (
+        "src/predictor/mod.rs",
+        "legacy-predictor-embedding",
+        RuleId::ExplicitCopy,
+    ),
     ("src/predictor/mod.rs", "legacy-predictor-masks", RuleId::ExplicitCopy),
     ("src/predictor/mod.rs", "legacy-predictor-iou", RuleId::ExplicitCopy),
     ("src/predictor/mod.rs", "legacy-predictor-logits", RuleId::ExplicitCopy),
     ("src/matcher/mod.rs", "legacy-matcher-cost", RuleId::ExplicitCopy),
+    ("src/matcher/mod.rs", "legacy-matcher-iou", RuleId::ExplicitCopy),
     ("src/matcher/mod.rs", "legacy-matcher-ids", RuleId::ExplicitCopy),
     ("src/orchestrator.rs", "legacy-sync", RuleId::ExplicitSync),
     ("src/orchestrator.rs", "legacy-item", RuleId::ScalarRead),
@@ -92,14 +103,58 @@ const LEGACY_SITES: &[(&str, &str, RuleId)] = &[
         "legacy-upload-valid",
         RuleId::BlockingUpload,
     ),
-    ("src/predictor/mod.rs", "legacy-upload-sparse", RuleId::BlockingUpload),
+    (
+        "src/predictor/mod.rs",
+        "legacy-upload-prompt-pe",
+        RuleId::BlockingUpload,
+    ),
     ("src/predictor/mod.rs", "legacy-upload-dense", RuleId::BlockingUpload),
+    ("src/predictor/mod.rs", "legacy-upload-sparse", RuleId::BlockingUpload),
+    (
+        "src/predictor/mod.rs",
+        "legacy-upload-embedding",
+        RuleId::BlockingUpload,
+    ),
     ("src/predictor/mod.rs", "legacy-upload-masks", RuleId::BlockingUpload),
     ("src/predictor/mod.rs", "legacy-upload-iou", RuleId::BlockingUpload),
     ("src/predictor/mod.rs", "legacy-upload-logits", RuleId::BlockingUpload),
     ("src/matcher/mod.rs", "legacy-upload-assignment", RuleId::BlockingUpload),
     ("src/matcher/mod.rs", "legacy-upload-track-ids", RuleId::BlockingUpload),
 ];
+
+/// Every legacy marker in `pipeline/src` is in [`LEGACY_SITES`], and the
+/// mapping from the seed's sites (`modes.rs`) names each of them.
+#[test]
+fn legacy_sites_are_listed_and_documented() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut markers = Vec::new();
+    for file in [
+        "detector/postprocess.rs",
+        "predictor/mod.rs",
+        "matcher/mod.rs",
+        "orchestrator.rs",
+    ] {
+        let text = std::fs::read_to_string(src.join(file)).unwrap();
+        for line in text.lines() {
+            if let Some((_, marker)) = line.split_once("// d2h-site: ") {
+                if marker.starts_with("legacy-") {
+                    markers.push(marker.trim().to_string());
+                }
+            }
+        }
+    }
+    let mut listed: Vec<String> = LEGACY_SITES.iter().map(|s| s.1.to_string()).collect();
+    markers.sort();
+    listed.sort();
+    assert_eq!(markers, listed);
+    let reads = LEGACY_SITES.iter().filter(|s| s.2 != RuleId::BlockingUpload).count();
+    assert_eq!((reads, LEGACY_SITES.len() - reads), (16, 13));
+    let modes = std::fs::read_to_string(src.join("modes.rs")).unwrap();
+    for marker in &listed {
+        assert!(modes.contains(&format!("`{marker}`")), "modes.rs does not map {marker}");
+    }
+    assert!(modes.contains("29 sites: 16 reads"));
+}
 
 #[test]
 fn legacy_mode_records_the_seed_transfers_at_their_sites() {
@@ -177,13 +232,40 @@ fn detailed_logging_reads_are_guarded_and_low() {
     cfg.log_detailed = true;
     let mut pipeline = d2h_pipeline::Pipeline::new(cfg, &Device::Cpu).unwrap();
     let mut source = video();
+    let mut valid = Vec::new();
+    let started = std::time::Instant::now();
     for _ in 0..3 {
         let frame = source.next_frame().unwrap();
-        pipeline.process_frame(&frame).unwrap();
+        let packet = pipeline.process_frame(&frame).unwrap();
+        valid.push(
+            packet
+                .valid
+                .to_dtype(DType::U32)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .to_scalar::<u32>()
+                .unwrap(),
+        );
     }
+    let wall_ms = started.elapsed().as_secs_f64() * 1e3;
     let logs = pipeline.take_logs();
-    assert_eq!(logs.len(), 3);
-    assert!(logs.iter().all(|l| l.latency_ms >= 0.0));
+    // One entry per frame, in order, with the packet's detection count and
+    // a latency inside the frame loop's wall-clock time.
+    assert_eq!(logs.iter().map(|l| l.frame).collect::<Vec<_>>(), vec![0, 1, 2]);
+    assert_eq!(logs.iter().map(|l| l.detections).collect::<Vec<_>>(), valid);
+    assert!(logs.iter().all(|l| l.latency_ms > 0.0), "{logs:?}");
+    assert!(
+        logs.iter().map(|l| l.latency_ms).sum::<f64>() <= wall_ms,
+        "{logs:?} vs {wall_ms} ms"
+    );
+    let summary = pipeline.log_summary();
+    assert_eq!(summary.frames, 3);
+    assert_eq!(
+        summary.detections_total,
+        valid.iter().map(|&v| u64::from(v)).sum::<u64>()
+    );
+    assert!(pipeline.take_logs().is_empty(), "drained");
     let records = pipeline.gate().records();
     let frame: Vec<_> = records.iter().filter(|r| r.phase == Phase::Frame).collect();
     assert_eq!(frame.len(), 2);
@@ -273,12 +355,17 @@ fn bad_frames_are_typed_errors() {
 
 #[test]
 fn bad_configurations_are_typed_errors() {
-    let mut cfg = PipelineConfig::tiny();
-    cfg.size = 60;
-    assert!(matches!(
-        d2h_pipeline::Pipeline::new(cfg, &Device::Cpu),
-        Err(PipelineError::Config(_))
-    ));
+    for size in [0, 60, d2h_pipeline::MAX_SIZE + 16, usize::MAX - 15] {
+        let mut cfg = PipelineConfig::tiny();
+        cfg.size = size;
+        assert!(
+            matches!(
+                d2h_pipeline::Pipeline::new(cfg, &Device::Cpu),
+                Err(PipelineError::OutOfRange { name: "frame size", value, .. }) if value == size
+            ),
+            "{size}"
+        );
+    }
     let mut cfg = PipelineConfig::tiny();
     cfg.detector.top_k = 1000;
     assert!(matches!(
@@ -293,13 +380,25 @@ fn bad_configurations_are_typed_errors() {
     ));
 }
 
+// Which of the two tests runs depends on the build: each checks what
+// `--device cuda` does in its own.
+#[cfg(not(feature = "cuda"))]
 #[test]
 fn cuda_without_the_feature_is_a_typed_error() {
+    assert!(!d2h_pipeline::CUDA_BUILT);
     let result = d2h_pipeline::DeviceKind::Cuda.open();
-    if d2h_pipeline::CUDA_BUILT {
-        return;
-    }
     assert!(matches!(result, Err(PipelineError::CudaNotBuilt)));
+}
+
+#[cfg(feature = "cuda")]
+#[test]
+fn cuda_with_the_feature_opens_a_device_or_reports_candles_error() {
+    assert!(d2h_pipeline::CUDA_BUILT);
+    match d2h_pipeline::DeviceKind::Cuda.open() {
+        Ok(device) => assert!(device.is_cuda()),
+        // No GPU on this machine: candle's own error, never "not built".
+        Err(err) => assert!(matches!(err, PipelineError::Candle(_)), "{err}"),
+    }
 }
 
 #[test]

@@ -4,6 +4,29 @@ use candle_core::{Device, Tensor};
 use d2h_pipeline::detector::PostProcess;
 use d2h_pipeline::transfer::Gate;
 
+/// Reproducible inputs: xorshift64, one stream per seed.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+    }
+
+    /// Uniform in `[lo, hi)`.
+    fn uniform(&mut self, lo: f32, hi: f32) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        lo + (hi - lo) * ((self.0 >> 40) as f32 / (1u64 << 24) as f32)
+    }
+
+    /// A `(1, rows, cols)` tensor of uniform values.
+    fn tensor(&mut self, rows: usize, cols: usize, lo: f32, hi: f32) -> Tensor {
+        let values: Vec<f32> = (0..rows * cols).map(|_| self.uniform(lo, hi)).collect();
+        Tensor::from_vec(values, (1, rows, cols), &Device::Cpu).unwrap()
+    }
+}
+
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
@@ -22,11 +45,10 @@ fn reference(logits: &[Vec<f32>], k: usize) -> Vec<(f32, usize, usize)> {
 
 #[test]
 fn postprocess_matches_the_reference() {
-    let dev = Device::Cpu;
     for (queries, classes, k, seed) in [(8, 3, 4, 1u64), (20, 5, 10, 2), (6, 1, 6, 3)] {
-        let logits = Tensor::randn(0f32, 2.0, (1, queries, classes), &dev).unwrap();
-        let boxes = Tensor::rand(0.1f32, 0.6, (1, queries, 4), &dev).unwrap();
-        let _ = seed;
+        let mut rng = Rng::new(seed);
+        let logits = rng.tensor(queries, classes, -4.0, 4.0);
+        let boxes = rng.tensor(queries, 4, 0.1, 0.6);
         let pp = PostProcess {
             top_k: k,
             score_threshold: 0.5,
@@ -62,9 +84,9 @@ fn postprocess_matches_the_reference() {
 
 #[test]
 fn legacy_postprocess_returns_the_same_values_on_the_host() {
-    let dev = Device::Cpu;
-    let logits = Tensor::randn(0f32, 2.0, (1, 10, 4), &dev).unwrap();
-    let boxes = Tensor::rand(0.1f32, 0.6, (1, 10, 4), &dev).unwrap();
+    let mut rng = Rng::new(4);
+    let logits = rng.tensor(10, 4, -4.0, 4.0);
+    let boxes = rng.tensor(10, 4, 0.1, 0.6);
     let pp = PostProcess {
         top_k: 6,
         score_threshold: 0.5,

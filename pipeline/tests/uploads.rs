@@ -110,14 +110,16 @@ fn legacy_frames_upload_their_host_results_back_at_the_marked_sites() {
     let post = "src/detector/postprocess.rs";
     let pred = "src/predictor/mod.rs";
     let matcher = "src/matcher/mod.rs";
-    let round_trips: [(&str, &str, &str, Option<u64>); 11] = [
+    let round_trips: [(&str, &str, &str, Option<u64>); 13] = [
         (post, "legacy-upload-boxes", "legacy-postprocess-boxes", None),
         (post, "legacy-upload-scores", "legacy-postprocess-scores", None),
         (post, "legacy-upload-labels", "legacy-postprocess-labels", None),
         // Thresholded on the host: one u8 per detection.
         (post, "legacy-upload-valid", "", Some(k)),
-        (pred, "legacy-upload-sparse", "legacy-predictor-sparse", None),
+        (pred, "legacy-upload-prompt-pe", "legacy-predictor-prompt-pe", None),
         (pred, "legacy-upload-dense", "legacy-predictor-dense", None),
+        (pred, "legacy-upload-sparse", "legacy-predictor-sparse", None),
+        (pred, "legacy-upload-embedding", "legacy-predictor-embedding", None),
         (pred, "legacy-upload-masks", "legacy-predictor-masks", None),
         (pred, "legacy-upload-iou", "legacy-predictor-iou", None),
         (pred, "legacy-upload-logits", "legacy-predictor-logits", None),

@@ -5,9 +5,17 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, VarBuilder};
 
 /// The backbone's four stages.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Backbone {
     stages: Vec<Conv2d>,
+}
+
+impl std::fmt::Debug for Backbone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backbone")
+            .field("stages", &self.stages.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Backbone {

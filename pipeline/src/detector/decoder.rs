@@ -2,19 +2,31 @@
 //! and to the backbone's feature map (with a fixed sine position encoding),
 //! then two heads give class logits and `cxcywh` boxes in `[0, 1]`.
 
+use std::fmt;
+
 use candle_core::{Device, Module, Result, Tensor};
 use candle_nn::{layer_norm, linear, LayerNorm, Linear, VarBuilder};
 
+use crate::summary::TensorSummary;
 use crate::transfer::Gate;
 
 /// Multi-head attention with separate q/k/v/out projections.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Attention {
     q: Linear,
     k: Linear,
     v: Linear,
     out: Linear,
     heads: usize,
+}
+
+impl fmt::Debug for Attention {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attention")
+            .field("q", &TensorSummary(self.q.weight()))
+            .field("heads", &self.heads)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Attention {
@@ -51,7 +63,7 @@ impl Attention {
 }
 
 /// Self-attention, cross-attention and an MLP, each with a residual and a post-norm.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DecoderLayer {
     self_attn: Attention,
     norm1: LayerNorm,
@@ -60,6 +72,16 @@ pub struct DecoderLayer {
     fc1: Linear,
     fc2: Linear,
     norm3: LayerNorm,
+}
+
+impl fmt::Debug for DecoderLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DecoderLayer")
+            .field("self_attn", &self.self_attn)
+            .field("cross_attn", &self.cross_attn)
+            .field("fc1", &TensorSummary(self.fc1.weight()))
+            .finish_non_exhaustive()
+    }
 }
 
 impl DecoderLayer {
@@ -89,7 +111,7 @@ impl DecoderLayer {
 }
 
 /// The decoder: learned queries, layers, class and box heads.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Decoder {
     queries: Tensor,
     layers: Vec<DecoderLayer>,
@@ -97,6 +119,17 @@ pub struct Decoder {
     box_fc1: Linear,
     box_fc2: Linear,
     memory_pos: Tensor,
+}
+
+impl fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Decoder")
+            .field("queries", &TensorSummary(&self.queries))
+            .field("layers", &self.layers)
+            .field("class_head", &TensorSummary(self.class_head.weight()))
+            .field("memory_pos", &TensorSummary(&self.memory_pos))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Decoder {
@@ -147,8 +180,13 @@ impl Decoder {
 /// The 2-D sine position encoding of DETR for a `grid × grid` map, `(grid², dim)`.
 /// Computed once on the host at setup and uploaded through `gate`.
 pub fn sine_position_encoding(grid: usize, dim: usize, device: &Device, gate: &Gate) -> Result<Tensor> {
+    // The pipeline's configuration bounds the grid (`MAX_SIZE / 16`); a
+    // direct caller with an absurd one gets an error, not a capacity overflow.
+    let Some(len) = grid.checked_mul(grid).and_then(|n| n.checked_mul(dim)) else {
+        candle_core::bail!("position encoding of a {grid} x {grid} grid of width {dim} is too large")
+    };
     let half = dim / 2;
-    let mut values = Vec::with_capacity(grid * grid * dim);
+    let mut values = Vec::with_capacity(len);
     for y in 0..grid {
         for x in 0..grid {
             for (pos, width) in [(y, half), (x, dim - half)] {

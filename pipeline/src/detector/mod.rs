@@ -83,11 +83,21 @@ impl DetectorConfig {
 }
 
 /// Backbone, decoder and postprocess for `size × size` frames.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Detector {
     backbone: Backbone,
     decoder: Decoder,
     postprocess: PostProcess,
+}
+
+impl std::fmt::Debug for Detector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Detector")
+            .field("backbone", &self.backbone)
+            .field("decoder", &self.decoder)
+            .field("postprocess", &self.postprocess)
+            .finish()
+    }
 }
 
 impl Detector {

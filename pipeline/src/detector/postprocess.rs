@@ -2,19 +2,26 @@
 //! queries × classes, `cxcywh` → `xyxy` in pixels, and the score threshold
 //! expressed as a validity mask over a fixed-size output. No host-side
 //! filtering, no data-dependent shapes: `K` detections come out every frame.
+//! Non-finite inputs are cleaned on the device before the top-k (a NaN logit
+//! becomes −∞, so it ranks last with score 0; a non-finite box coordinate
+//! becomes 0), so a NaN in the weights or in a frame gives a defined result
+//! rather than a panic in the sort.
 //!
 //! [`PostProcess::forward_to_host`] is the legacy (pre-migration) variant: the
 //! same computation, then the arrays are copied to the host and filtered
 //! there, as `postprocess_dfine(return_gpu_tensor=False)` did in the seed;
 //! [`HostDetections::upload`] puts them back on the device.
 
+use std::fmt;
+
 use candle_core::{DType, Device, Result, Tensor, D};
 
-use crate::device_ops::ge_const;
+use crate::device_ops::{ge_const, replace_nan, replace_non_finite};
+use crate::summary::TensorSummary;
 use crate::transfer::Gate;
 
-/// `K` detections, all on the device.
-#[derive(Debug, Clone)]
+/// `K` detections, all on the device. `Debug` prints shapes, not values.
+#[derive(Clone)]
 pub struct Detections {
     /// `(K, 4)` f32, `x1, y1, x2, y2` in pixels.
     pub boxes: Tensor,
@@ -24,6 +31,17 @@ pub struct Detections {
     pub labels: Tensor,
     /// `(K,)` u8, 1 where the score passes the threshold.
     pub valid: Tensor,
+}
+
+impl fmt::Debug for Detections {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Detections")
+            .field("boxes", &TensorSummary(&self.boxes))
+            .field("scores", &TensorSummary(&self.scores))
+            .field("labels", &TensorSummary(&self.labels))
+            .field("valid", &TensorSummary(&self.valid))
+            .finish()
+    }
 }
 
 /// The legacy postprocess's output: host arrays.
@@ -70,7 +88,13 @@ impl PostProcess {
         if self.top_k > queries * classes {
             candle_core::bail!("top_k {} exceeds queries × classes ({queries} × {classes})", self.top_k)
         }
-        let scores = candle_nn::ops::sigmoid(&logits.flatten_all()?)?;
+        // Non-finite inputs (a NaN in the weights or the frame) have a
+        // defined result: a NaN logit ranks last (score 0), a non-finite box
+        // coordinate becomes 0. Cleaned on the device, before the sort: NaN
+        // has no total order and candle's CPU sort panics on it.
+        let logits = replace_nan(&logits.flatten_all()?, f64::NEG_INFINITY)?;
+        let boxes = replace_non_finite(boxes, 0.0)?;
+        let scores = candle_nn::ops::sigmoid(&logits)?;
         let order = scores.arg_sort_last_dim(false)?.narrow(0, 0, self.top_k)?;
         let top_scores = scores.gather(&order, 0)?;
         // index = query * C + class; recover both with exact f32 arithmetic.

@@ -11,7 +11,9 @@
 //! issue) or the fallback is forced, [`Tracker::update`] takes an emergency
 //! fallback: the cost matrix is copied to the host through the gate's
 //! fallback reader, solved there, and the assignment uploaded through the same
-//! reader. It is counted and warned about. [`Tracker::update_to_host`] is the
+//! reader. It is counted and warned about. Any other error of the device op
+//! is returned: the fallback is for a missing kernel ([`unsupported_on_device`]),
+//! not a way to hide failures. [`Tracker::update_to_host`] is the
 //! legacy (pre-migration) path: matching on the host every frame, with the
 //! assignment and the track ids uploaded back.
 
@@ -19,10 +21,13 @@ pub mod cost;
 pub mod lsa;
 pub mod reference;
 
+use std::fmt;
+
 use candle_core::{DType, Device, Tensor};
 
 use crate::detector::Detections;
 use crate::device_ops::{cumsum_1d, le_const};
+use crate::summary::TensorSummary;
 use crate::transfer::Gate;
 use crate::Result;
 
@@ -57,8 +62,8 @@ impl TrackerConfig {
     }
 }
 
-/// The track slots, on the device.
-#[derive(Debug, Clone)]
+/// The track slots, on the device. `Debug` prints shapes, not values.
+#[derive(Clone)]
 pub struct TrackState {
     /// `(T, 4)` f32 xyxy.
     pub boxes: Tensor,
@@ -72,6 +77,19 @@ pub struct TrackState {
     pub misses: Tensor,
     /// `(1,)` f32: the next id to hand out.
     pub next_id: Tensor,
+}
+
+impl fmt::Debug for TrackState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrackState")
+            .field("boxes", &TensorSummary(&self.boxes))
+            .field("labels", &TensorSummary(&self.labels))
+            .field("ids", &TensorSummary(&self.ids))
+            .field("alive", &TensorSummary(&self.alive))
+            .field("misses", &TensorSummary(&self.misses))
+            .field("next_id", &TensorSummary(&self.next_id))
+            .finish()
+    }
 }
 
 impl TrackState {
@@ -89,13 +107,48 @@ impl TrackState {
 }
 
 /// The tracker.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Tracker {
     cfg: TrackerConfig,
     state: TrackState,
     /// `(1, T)` i64 slot indices, compared against assignments.
     slot_index: Tensor,
     device: Device,
+}
+
+impl fmt::Debug for Tracker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tracker")
+            .field("cfg", &self.cfg)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether `e` is candle's error for a custom op with no kernel on the
+/// tensor's device (`CustomOp1::cuda_fwd`/`metal_fwd` left at their default:
+/// "no cuda implementation for linear-assignment"), looking through the
+/// context and backtrace wrappers candle adds. Only this error sends the
+/// tracker to its host fallback.
+pub fn unsupported_on_device(e: &candle_core::Error) -> bool {
+    use candle_core::Error;
+    match e {
+        Error::WithBacktrace { inner, .. } | Error::Context { inner, .. } | Error::WithPath { inner, .. } => {
+            unsupported_on_device(inner)
+        }
+        Error::Cuda(inner) => is_missing_kernel(&inner.to_string()),
+        Error::Msg(message) => is_missing_kernel(message),
+        other => {
+            let message = other.to_string();
+            message.contains("metal") && is_missing_kernel(&message)
+        }
+    }
+}
+
+fn is_missing_kernel(message: &str) -> bool {
+    ["no cuda implementation for ", "no metal implementation for "]
+        .iter()
+        .any(|prefix| message.contains(prefix))
 }
 
 /// `w * new + (1 - w) * old`, `w: (T,)` broadcast over `new`'s trailing dims.
@@ -141,6 +194,11 @@ impl Tracker {
     /// The assignment of a host cost matrix: each row's slot, -1 for none
     /// (or a forbidden pair).
     fn solve_host(cost: &[Vec<f32>]) -> Vec<i64> {
+        Self::solve_host_gated(cost, |_, _| true)
+    }
+
+    /// [`Tracker::solve_host`], keeping only the pairs `keep(row, col)` accepts.
+    fn solve_host_gated(cost: &[Vec<f32>], keep: impl Fn(usize, usize) -> bool) -> Vec<i64> {
         let rows = cost.len();
         let cols = cost.first().map_or(0, Vec::len);
         let flat: Vec<f32> = cost.iter().flatten().copied().collect();
@@ -148,7 +206,7 @@ impl Tracker {
             .iter()
             .enumerate()
             .map(|(r, c)| match c {
-                Some(c) if cost[r][*c] < FORBIDDEN => *c as i64,
+                Some(c) if cost[r][*c] < FORBIDDEN && keep(r, *c) => *c as i64,
                 _ => -1,
             })
             .collect()
@@ -156,28 +214,43 @@ impl Tracker {
 
     /// Matches `dets` to the tracks on the device and updates them; returns
     /// each detection's track id, `(K,)` i64, -1 for none.
+    ///
+    /// The host fallback is taken only when it is forced or when the device
+    /// has no kernel for the assignment ([`unsupported_on_device`]); any
+    /// other error of the device op (a bad cost matrix, a device failure) is
+    /// returned, not hidden behind a fallback.
     pub fn update(&mut self, gate: &Gate, dets: &Detections) -> Result<Tensor> {
         let cost = self.cost(dets)?;
-        let device_result = if self.cfg.force_host_fallback {
-            Err(candle_core::Error::Msg(
-                "host fallback forced by the configuration".to_string(),
-            ))
+        let assignment = if self.cfg.force_host_fallback {
+            self.assign_on_host_fallback(gate, &cost, "host fallback forced by the configuration")?
         } else {
-            cost.apply_op1_no_bwd(&AssignOp { forbidden: FORBIDDEN })
-        };
-        let assignment = match device_result {
-            Ok(assignment) => assignment,
-            Err(e) => self.assign_on_host_fallback(gate, &cost, &e)?,
+            let device_result = cost.apply_op1_no_bwd(&AssignOp { forbidden: FORBIDDEN });
+            self.assignment_or_fallback(gate, &cost, device_result)?
         };
         Ok(self.apply(dets, &assignment)?)
     }
 
+    /// The device op's assignment, or the host fallback when the op has no
+    /// kernel on this device; other errors propagate.
+    fn assignment_or_fallback(
+        &self,
+        gate: &Gate,
+        cost: &Tensor,
+        device_result: candle_core::Result<Tensor>,
+    ) -> Result<Tensor> {
+        match device_result {
+            Ok(assignment) => Ok(assignment),
+            Err(e) if unsupported_on_device(&e) => self.assign_on_host_fallback(gate, cost, &e.to_string()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// The emergency fallback: the cost matrix out and the assignment back,
     /// through the gate's fallback reader.
-    fn assign_on_host_fallback(&self, gate: &Gate, cost: &Tensor, e: &candle_core::Error) -> Result<Tensor> {
+    fn assign_on_host_fallback(&self, gate: &Gate, cost: &Tensor, why: &str) -> Result<Tensor> {
         const SYMBOL: &str = "Tracker::update";
         let reader = gate.fallback(format!(
-            "linear assignment fell back to the host ({e}); results are exact but each frame pays a copy"
+            "linear assignment fell back to the host ({why}); results are exact but each frame pays a copy"
         ));
         let host = reader.to_vec2::<f32>(cost, SYMBOL, "cost matrix")?; // d2h-site: fallback-matcher-cost
         let values = Self::solve_host(&host);
@@ -186,13 +259,19 @@ impl Tracker {
         Ok(assignment)
     }
 
-    /// Legacy: the cost matrix goes to the host and the assignment comes
-    /// back every frame, then the track ids make the same round trip.
+    /// Legacy: the cost matrix and the IoU distances go to the host, the
+    /// assignment is solved and gated there and comes back every frame, then
+    /// the track ids make the same round trip (the seed's `matcher.py`).
     pub fn update_to_host(&mut self, gate: &Gate, dets: &Detections) -> Result<Tensor> {
         const SYMBOL: &str = "Tracker::update_to_host";
         let cost = self.cost(dets)?;
+        let iou = cost::pairwise_iou(&dets.boxes, &self.state.boxes)?;
         let host = gate.to_vec2::<f32>(&cost, SYMBOL, "cost matrix")?; // d2h-site: legacy-matcher-cost
-        let values = Self::solve_host(&host);
+        let host_iou = gate.to_vec2::<f32>(&iou, SYMBOL, "IoU distances")?; // d2h-site: legacy-matcher-iou
+                                                                            // The IoU gate, checked again on the host distances as the seed did
+                                                                            // (the cost matrix already forbids these pairs: same result).
+        let iou_gate = self.cfg.iou_gate;
+        let values = Self::solve_host_gated(&host, |r, c| host_iou[r][c] >= iou_gate);
         let n = values.len();
         let assignment = gate.upload_vec(values, n, &self.device, SYMBOL, "assignment")?; // d2h-site: legacy-upload-assignment
         let ids = self.apply(dets, &assignment)?;
@@ -257,5 +336,85 @@ impl Tracker {
             next_id,
         };
         det_ids.to_dtype(DType::I64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Phase;
+    use candle_core::Error;
+
+    fn tracker_and_cost() -> (Tracker, Tensor) {
+        let dev = Device::Cpu;
+        let tracker = Tracker::new(TrackerConfig::with_slots(3), &dev).unwrap();
+        let cost = Tensor::full(FORBIDDEN, (2, 3), &dev).unwrap();
+        (tracker, cost)
+    }
+
+    #[test]
+    fn a_missing_device_kernel_takes_the_counted_fallback() {
+        let (tracker, cost) = tracker_and_cost();
+        let gate = Gate::new();
+        let _frame = gate.enter(Phase::Frame);
+        let missing = [
+            Error::Cuda("no cuda implementation for linear-assignment".into()),
+            Error::Msg("no metal implementation for linear-assignment".to_string()),
+            Error::Context {
+                inner: Box::new(Error::Cuda("no cuda implementation for linear-assignment".into())),
+                context: Box::new("applying the op"),
+            },
+        ];
+        for (i, e) in missing.into_iter().enumerate() {
+            assert!(unsupported_on_device(&e), "{e}");
+            let assignment = tracker.assignment_or_fallback(&gate, &cost, Err(e)).unwrap();
+            // Every pair is forbidden: nothing assigned.
+            assert_eq!(assignment.to_vec1::<i64>().unwrap(), vec![-1, -1]);
+            assert_eq!(gate.fallbacks(), i as u64 + 1);
+        }
+        assert_eq!(gate.warnings().len(), 3, "{:?}", gate.warnings());
+        assert!(gate.warnings()[0].contains("no cuda implementation"));
+        // The cost matrix out and the assignment back, per fallback.
+        assert_eq!(gate.transfers_in(Phase::Frame), 6);
+    }
+
+    #[test]
+    fn other_device_errors_propagate_without_a_fallback() {
+        let (tracker, cost) = tracker_and_cost();
+        let gate = Gate::new();
+        let others = [
+            Error::Msg("linear-assignment expects an f32 cost matrix".to_string()),
+            Error::Cuda("CUDA_ERROR_OUT_OF_MEMORY".into()),
+            Error::UnexpectedDType {
+                msg: "cost",
+                expected: DType::F32,
+                got: DType::F16,
+            },
+        ];
+        for e in others {
+            assert!(!unsupported_on_device(&e), "{e}");
+            let message = e.to_string();
+            let err = tracker.assignment_or_fallback(&gate, &cost, Err(e)).unwrap_err();
+            assert!(err.to_string().contains(&message), "{err} vs {message}");
+        }
+        assert_eq!(gate.fallbacks(), 0);
+        assert!(gate.warnings().is_empty());
+        assert!(gate.records().is_empty());
+    }
+
+    #[test]
+    fn the_cpu_kernel_needs_no_fallback() {
+        let (mut tracker, _) = tracker_and_cost();
+        let gate = Gate::new();
+        let dev = Device::Cpu;
+        let dets = Detections {
+            boxes: Tensor::zeros((2, 4), DType::F32, &dev).unwrap(),
+            scores: Tensor::zeros(2, DType::F32, &dev).unwrap(),
+            labels: Tensor::zeros(2, DType::U32, &dev).unwrap(),
+            valid: Tensor::zeros(2, DType::U8, &dev).unwrap(),
+        };
+        tracker.update(&gate, &dets).unwrap();
+        assert_eq!(gate.fallbacks(), 0);
+        assert!(gate.records().is_empty());
     }
 }

@@ -9,10 +9,17 @@ use candle_transformers::models::segment_anything::tiny_vit::{tiny_vit_5m, TinyV
 use candle_transformers::models::segment_anything::LayerNorm2d;
 
 /// Four stride-2 3×3 convolutions with GELU, then a `LayerNorm2d` neck.
-#[derive(Debug)]
 pub struct CompactEncoder {
     stages: Vec<Conv2d>,
     neck: LayerNorm2d,
+}
+
+impl std::fmt::Debug for CompactEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompactEncoder")
+            .field("stages", &self.stages.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl CompactEncoder {
@@ -48,10 +55,18 @@ impl Module for CompactEncoder {
 }
 
 /// Either encoder.
-#[derive(Debug)]
 pub enum ImageEncoder {
     TinyVit(Box<TinyViT>),
     Compact(CompactEncoder),
+}
+
+impl std::fmt::Debug for ImageEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImageEncoder::TinyVit(_) => f.write_str("ImageEncoder::TinyVit(..)"),
+            ImageEncoder::Compact(enc) => f.debug_tuple("ImageEncoder::Compact").field(enc).finish(),
+        }
+    }
 }
 
 impl ImageEncoder {

@@ -14,6 +14,8 @@
 
 pub mod encoder;
 
+use std::fmt;
+
 use candle_core::{Device, Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
 use candle_transformers::models::segment_anything::mask_decoder::MaskDecoder;
@@ -22,6 +24,7 @@ use candle_transformers::models::segment_anything::prompt_encoder::PromptEncoder
 pub use encoder::{CompactEncoder, ImageEncoder};
 
 use crate::device_ops::ge_const;
+use crate::summary::TensorSummary;
 use crate::transfer::Gate;
 
 /// Which image encoder.
@@ -96,8 +99,8 @@ impl PredictorConfig {
     }
 }
 
-/// The predictor's outputs, on the device.
-#[derive(Debug, Clone)]
+/// The predictor's outputs, on the device. `Debug` prints shapes, not values.
+#[derive(Clone)]
 pub struct Predictions {
     /// `(K, H, W)` u8: the mask at the frame's size, thresholded at 0.
     pub masks: Tensor,
@@ -107,12 +110,21 @@ pub struct Predictions {
     pub low_res_logits: Tensor,
 }
 
+impl fmt::Debug for Predictions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Predictions")
+            .field("masks", &TensorSummary(&self.masks))
+            .field("iou_pred", &TensorSummary(&self.iou_pred))
+            .field("low_res_logits", &TensorSummary(&self.low_res_logits))
+            .finish()
+    }
+}
+
 /// SAM's pixel normalisation (0–255 scale), per RGB channel.
 const PIXEL_MEAN: [f32; 3] = [123.675, 116.28, 103.53];
 const PIXEL_STD: [f32; 3] = [58.395, 57.12, 57.375];
 
 /// Encoder, prompt encoder and mask decoder.
-#[derive(Debug)]
 pub struct Predictor {
     encoder: ImageEncoder,
     prompt_encoder: PromptEncoder,
@@ -128,6 +140,18 @@ pub struct Predictor {
     pixel_std: Tensor,
     input_size: usize,
     frame_size: usize,
+}
+
+impl fmt::Debug for Predictor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Predictor")
+            .field("encoder", &self.encoder)
+            .field("image_pe", &TensorSummary(&self.image_pe))
+            .field("dense", &TensorSummary(&self.dense))
+            .field("input_size", &self.input_size)
+            .field("frame_size", &self.frame_size)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Predictor {
@@ -229,10 +253,8 @@ impl Predictor {
         &self.prompt_encoder
     }
 
-    fn decode(&self, embedding: &Tensor, sparse: &Tensor, dense: &Tensor) -> Result<Predictions> {
-        let (low_res_logits, iou_pred) = self
-            .mask_decoder
-            .forward(embedding, &self.image_pe, sparse, dense, false)?;
+    fn decode(&self, embedding: &Tensor, image_pe: &Tensor, sparse: &Tensor, dense: &Tensor) -> Result<Predictions> {
+        let (low_res_logits, iou_pred) = self.mask_decoder.forward(embedding, image_pe, sparse, dense, false)?;
         let masks = ge_const(
             &low_res_logits.upsample_nearest2d(self.frame_size, self.frame_size)?,
             0.0,
@@ -249,23 +271,28 @@ impl Predictor {
     pub fn forward(&self, frame: &Tensor, boxes: &Tensor) -> Result<Predictions> {
         let embedding = self.embed(frame)?;
         let sparse = self.box_embeddings(boxes)?;
-        self.decode(&embedding, &sparse, &self.dense)
+        self.decode(&embedding, &self.image_pe, &sparse, &self.dense)
     }
 
-    /// Legacy: the prompt embeddings go to the host and are uploaded again for
-    /// the mask decoder, and the outputs are copied to the host, as
-    /// `predict_sam(return_gpu_tensor=False)` did in the seed.
+    /// Legacy: every input of the mask decoder goes to the host and is
+    /// uploaded again (the seed's `predictor.py` lines 140–146: prompt,
+    /// dense and sparse embeddings and the mask inputs; see
+    /// [`crate::modes`] for the mapping), and the outputs are copied to the
+    /// host, as `predict_sam(return_gpu_tensor=False)` did in the seed.
     pub fn forward_to_host(&self, gate: &Gate, frame: &Tensor, boxes: &Tensor) -> crate::Result<HostPredictions> {
         const SYMBOL: &str = "Predictor::forward_to_host";
         let device = frame.device();
         let embedding = self.embed(frame)?;
         let sparse = self.box_embeddings(boxes)?;
-        let dense = self.dense.clone();
+        let image_pe = gate.to_host(&self.image_pe, SYMBOL, "prompt positional embeddings")?; // d2h-site: legacy-predictor-prompt-pe
+        let dense = gate.to_host(&self.dense, SYMBOL, "dense_embeddings")?; // d2h-site: legacy-predictor-dense
         let sparse = gate.to_host(&sparse, SYMBOL, "sparse_embeddings")?; // d2h-site: legacy-predictor-sparse
-        let dense = gate.to_host(&dense, SYMBOL, "dense_embeddings")?; // d2h-site: legacy-predictor-dense
-        let sparse = gate.upload(&sparse, device, SYMBOL, "sparse_embeddings")?; // d2h-site: legacy-upload-sparse
+        let embedding = gate.to_host(&embedding, SYMBOL, "mask decoder image input")?; // d2h-site: legacy-predictor-embedding
+        let image_pe = gate.upload(&image_pe, device, SYMBOL, "prompt positional embeddings")?; // d2h-site: legacy-upload-prompt-pe
         let dense = gate.upload(&dense, device, SYMBOL, "dense_embeddings")?; // d2h-site: legacy-upload-dense
-        let out = self.decode(&embedding, &sparse, &dense)?;
+        let sparse = gate.upload(&sparse, device, SYMBOL, "sparse_embeddings")?; // d2h-site: legacy-upload-sparse
+        let embedding = gate.upload(&embedding, device, SYMBOL, "mask decoder image input")?; // d2h-site: legacy-upload-embedding
+        let out = self.decode(&embedding, &image_pe, &sparse, &dense)?;
         Ok(HostPredictions {
             masks: gate.to_host(&out.masks, SYMBOL, "masks")?, // d2h-site: legacy-predictor-masks
             iou_pred: gate.to_vec2::<f32>(&out.iou_pred, SYMBOL, "iou_pred")?, // d2h-site: legacy-predictor-iou
@@ -275,13 +302,23 @@ impl Predictor {
 }
 
 /// The legacy predictor's outputs, on the host.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HostPredictions {
     /// A host (CPU) tensor.
     pub masks: Tensor,
     pub iou_pred: Vec<Vec<f32>>,
     /// A host (CPU) tensor.
     pub low_res_logits: Tensor,
+}
+
+impl fmt::Debug for HostPredictions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HostPredictions")
+            .field("masks", &TensorSummary(&self.masks))
+            .field("iou_pred", &format_args!("{} rows", self.iou_pred.len()))
+            .field("low_res_logits", &TensorSummary(&self.low_res_logits))
+            .finish()
+    }
 }
 
 impl HostPredictions {
