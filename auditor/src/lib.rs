@@ -1,7 +1,7 @@
 //! The d2h static auditor.
 //!
 //! [`audit`] walks the given paths, runs the front end of each file's language
-//! in parallel ([`python`]), joins the per-file facts into one project
+//! in parallel ([`python`], [`rust`]), joins the per-file facts into one project
 //! ([`project`]) so hotness crosses functions and files, and returns a
 //! [`Report`] in the shared schema plus the source text of the files with
 //! findings (for code frames). One file that cannot be read or parsed is an
@@ -11,6 +11,7 @@ pub mod model;
 pub mod policy;
 pub mod project;
 pub mod python;
+pub mod rust;
 pub mod source;
 pub mod walk;
 
@@ -21,6 +22,7 @@ use d2h_reports::{FileError, Origin, Report, SourceCache};
 use rayon::prelude::*;
 
 pub use policy::Policy;
+pub use walk::Language;
 
 /// Stack for analysis threads: deeply nested expressions recurse.
 const ANALYSIS_STACK_BYTES: usize = 256 * 1024 * 1024;
@@ -33,6 +35,8 @@ pub struct AuditOptions {
     pub threads: Option<usize>,
     /// Keep the text of files with findings, for code frames.
     pub keep_sources: bool,
+    /// Audit only files of these languages; empty for all.
+    pub languages: Vec<Language>,
 }
 
 /// A finished audit.
@@ -58,7 +62,10 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> Result<AuditOutcome, 
         return Err(AuditError::NoPaths);
     }
     let root = report_root(paths);
-    let (candidates, mut errors) = walk::discover(paths, &root);
+    let (mut candidates, mut errors) = walk::discover(paths, &root);
+    if !options.languages.is_empty() {
+        candidates.retain(|c| walk::language(&c.path).is_some_and(|l| options.languages.contains(&l)));
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads.unwrap_or(0))
         .stack_size(ANALYSIS_STACK_BYTES)
@@ -113,7 +120,11 @@ fn analyze_file(candidate: &walk::Candidate, policy: &Policy) -> Result<model::F
         file: candidate.display.clone(),
         message: e.to_string(),
     })?;
-    python::analyze(&candidate.display, &text, policy).map_err(|e| FileError {
+    let analyzed = match walk::language(&candidate.path) {
+        Some(Language::Rust) => rust::analyze(&candidate.display, &text, policy),
+        _ => python::analyze(&candidate.display, &text, policy),
+    };
+    analyzed.map_err(|e| FileError {
         file: candidate.display.clone(),
         message: e.to_string(),
     })

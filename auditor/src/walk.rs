@@ -13,9 +13,30 @@ pub struct Candidate {
     pub display: String,
 }
 
+/// The languages d2h has a front end for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Language {
+    Python,
+    Rust,
+}
+
+/// A file's language, by extension.
+pub fn language(path: &Path) -> Option<Language> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("py") => Some(Language::Python),
+        Some("rs") => Some(Language::Rust),
+        _ => None,
+    }
+}
+
 /// Languages d2h has a front end for, by file extension.
 pub fn is_supported(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("py"))
+    language(path).is_some()
+}
+
+/// A cargo build directory (`target/` with its `CACHEDIR.TAG`): never source to audit.
+fn is_build_dir(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n == "target") && path.join("CACHEDIR.TAG").is_file()
 }
 
 /// The files under `inputs`, sorted by report path, and the problems met on the way.
@@ -44,7 +65,7 @@ pub fn discover(inputs: &[PathBuf], root: &Path) -> (Vec<Candidate>, Vec<FileErr
             } else {
                 errors.push(FileError {
                     file: display_path(input, root),
-                    message: "not a Python file (d2h audits `.py` files)".to_string(),
+                    message: "not a Python file or Rust file (d2h audits `.py` and `.rs` files)".to_string(),
                 });
             }
             continue;
@@ -52,6 +73,7 @@ pub fn discover(inputs: &[PathBuf], root: &Path) -> (Vec<Candidate>, Vec<FileErr
         let walker = ignore::WalkBuilder::new(input)
             .follow_links(false)
             .sort_by_file_path(|a, b| a.cmp(b))
+            .filter_entry(|entry| !(entry.file_type().is_some_and(|t| t.is_dir()) && is_build_dir(entry.path())))
             .build();
         for entry in walker {
             match entry {

@@ -110,6 +110,79 @@ pub fn parse_markers(text: &str) -> Vec<Marker> {
     markers
 }
 
+/// The markers of a Rust source text: the same forms in `//` comments
+/// (`// D2H001`, `// D2H001 critical`, `// expect: D2H004 low`).
+pub fn parse_rust_markers(text: &str) -> Vec<Marker> {
+    let mut markers = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line_no = u32::try_from(index + 1).unwrap();
+        for (pos, _) in line.rmatch_indices("//") {
+            match parse_comment(&line[pos + 2..]) {
+                Ok(Some(found)) => {
+                    markers.extend(found.into_iter().map(|(rule, severity)| Marker {
+                        line: line_no,
+                        rule,
+                        severity,
+                    }));
+                    break;
+                }
+                Ok(None) => continue,
+                Err(message) => panic!("line {line_no}: {message}"),
+            }
+        }
+    }
+    markers
+}
+
+/// The markers of a file, by its language (`//` comments in `.rs` files, `#` in the others).
+pub fn parse_markers_of(file: &str, text: &str) -> Vec<Marker> {
+    if file.ends_with(".rs") {
+        parse_rust_markers(text)
+    } else {
+        parse_markers(text)
+    }
+}
+
+/// The `.py` and `.rs` files under `path` (or `path` itself), keyed by their report path.
+pub fn source_files(path: &Path) -> Vec<(String, PathBuf)> {
+    let mut files: Vec<(String, PathBuf)> = python_files(path)
+        .into_iter()
+        .filter(|(display, _)| !display.ends_with(".rs"))
+        .collect();
+    files.extend(rust_files(path));
+    files.sort();
+    files
+}
+
+/// The `.rs` files under `path` (or `path` itself), keyed by their report path.
+pub fn rust_files(path: &Path) -> Vec<(String, PathBuf)> {
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, PathBuf)>) {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        entries.sort();
+        for entry in entries {
+            if entry.is_dir() {
+                walk(&entry, root, out);
+            } else if entry.extension().is_some_and(|e| e == "rs") {
+                let rel = entry.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+                out.push((rel, entry));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if path.is_dir() {
+        walk(path, path, &mut out);
+    } else if path.extension().is_some_and(|e| e == "rs") {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        out.push((name, path.to_path_buf()));
+    }
+    out
+}
+
+/// `auditor/tests/fixtures/rust/<rel>`.
+pub fn rust_fixture(rel: &str) -> PathBuf {
+    manifest_dir().join("tests/fixtures/rust").join(rel)
+}
+
 /// The `.py` files under `path` (or `path` itself), keyed by their report path
 /// (relative to the directory audited, or the file name for a single file).
 pub fn python_files(path: &Path) -> Vec<(String, PathBuf)> {
@@ -169,9 +242,9 @@ pub fn marker_diff(path: &Path, compare: Compare) -> (AuditOutcome, Option<Strin
     // (file, line, rule) → severities expected / found (a multiset per key).
     let mut expected: BTreeMap<Key, Vec<Option<String>>> = BTreeMap::new();
     let mut marker_count = 0;
-    for (display, file) in python_files(path) {
+    for (display, file) in source_files(path) {
         let text = std::fs::read_to_string(&file).unwrap();
-        for marker in parse_markers(&text) {
+        for marker in parse_markers_of(&display, &text) {
             let severity =
                 match compare {
                     Compare::Rules => None,

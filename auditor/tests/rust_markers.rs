@@ -1,0 +1,27 @@
+//! Marker-vs-finding checks for the Rust front end, ruff-style: every line
+//! of a fixture with a `// D2H00x` marker is reported with exactly those rules
+//! (and severities, where the fixture gives them), and nothing else is.
+
+mod common;
+
+use common::{check_markers, rust_fixture, Compare};
+
+#[test]
+fn candle_fixture() {
+    check_markers(&rust_fixture("candle.rs"), Compare::Rules);
+}
+
+#[test]
+fn cudarc_fixture() {
+    check_markers(&rust_fixture("cudarc.rs"), Compare::Rules);
+}
+
+#[test]
+fn tch_fixture() {
+    check_markers(&rust_fixture("tch.rs"), Compare::Rules);
+}
+
+#[test]
+fn burn_fixture() {
+    check_markers(&rust_fixture("burn.rs"), Compare::Rules);
+}

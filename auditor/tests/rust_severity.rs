@@ -1,0 +1,974 @@
+//! Severity tests for the Rust front end: small inline crates written to a
+//! temporary directory, one context each, checking the severity and the reason
+//! given. Plus cross-module hotness, mixed Python + Rust trees, the language
+//! filter, parse errors, and an audit of the workspace's own `pipeline/` crate.
+
+mod common;
+
+use std::path::Path;
+
+use d2h_auditor::{audit, AuditOptions, Language};
+use d2h_reports::{Finding, Report};
+use d2h_rules::{RuleId, Severity};
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("d2h-rust-severity").tempdir().unwrap()
+}
+
+fn write_tree(dir: &Path, files: &[(&str, &str)]) {
+    for (name, source) in files {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, source).unwrap();
+    }
+}
+
+fn audit_dir(dir: &Path) -> Report {
+    audit(&[dir.to_path_buf()], &AuditOptions::default()).unwrap().report
+}
+
+/// Writes `files` (name, source) into a fresh directory and audits it.
+fn audit_sources(files: &[(&str, &str)]) -> Report {
+    let dir = tempdir();
+    write_tree(dir.path(), files);
+    let report = audit_dir(dir.path());
+    assert!(report.errors.is_empty(), "file errors: {:#?}", report.errors);
+    report
+}
+
+fn audit_source(source: &str) -> Report {
+    audit_sources(&[("src/model.rs", source)])
+}
+
+fn dump(report: &Report) -> String {
+    report
+        .findings
+        .iter()
+        .map(|f| {
+            format!(
+                "  {}:{}: {} {} `{}` ({})\n",
+                f.file,
+                f.line,
+                f.rule.code(),
+                f.severity,
+                f.code,
+                f.reason
+            )
+        })
+        .collect()
+}
+
+/// The one finding whose code is exactly `code`.
+fn only<'r>(report: &'r Report, code: &str) -> &'r Finding {
+    let found: Vec<&Finding> = report.findings.iter().filter(|f| f.code == code).collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "expected exactly one finding with code `{code}`, findings:\n{}",
+        dump(report)
+    );
+    found[0]
+}
+
+/// Asserts the one finding with `code` has `severity` and a reason containing `reason`.
+#[track_caller]
+fn expect(report: &Report, code: &str, severity: Severity, reason: &str) -> Finding {
+    let finding = only(report, code).clone();
+    assert_eq!(
+        finding.severity,
+        severity,
+        "`{code}`: wrong severity (reason: {}), findings:\n{}",
+        finding.reason,
+        dump(report)
+    );
+    assert!(
+        finding.reason.contains(reason),
+        "`{code}`: reason {:?} does not contain {:?}",
+        finding.reason,
+        reason
+    );
+    finding
+}
+
+#[track_caller]
+fn expect_none(report: &Report, needle: &str) {
+    let found: Vec<&Finding> = report.findings.iter().filter(|f| f.code.contains(needle)).collect();
+    assert!(
+        found.is_empty(),
+        "expected no finding containing `{needle}`, findings:\n{}",
+        dump(report)
+    );
+}
+
+const PRELUDE: &str = "use candle_core::{Device, Module, Tensor};\n";
+
+fn with_prelude(body: &str) -> String {
+    format!("{PRELUDE}{body}")
+}
+
+#[test]
+fn hot_roots_by_name_are_critical() {
+    let report = audit_source(&with_prelude(
+        r#"
+pub struct Model;
+
+impl Model {
+    pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let a = x.to_vec1::<f32>()?;
+        Ok(x.clone())
+    }
+    pub fn process_frame(&mut self, frame: &Tensor) -> candle_core::Result<()> {
+        let b = frame.to_vec2::<f32>()?;
+        Ok(())
+    }
+    pub fn predict_masks(&self, x: &Tensor) -> f32 {
+        x.to_scalar::<f32>().unwrap()
+    }
+    pub fn infer(&self, x: &Tensor) -> f32 {
+        x.to_vec0::<f32>().unwrap()
+    }
+    pub fn postprocess_boxes(&self, x: &Tensor) {
+        let c = x.to_vec3::<f32>();
+    }
+    pub fn step(&mut self, x: &Tensor) {
+        let d = x.to_cpu_storage();
+    }
+}
+"#,
+    ));
+    expect(
+        &report,
+        "x.to_vec1::<f32>()",
+        Severity::Critical,
+        "in `Model::forward` (hot root: named `forward`)",
+    );
+    expect(
+        &report,
+        "frame.to_vec2::<f32>()",
+        Severity::Critical,
+        "hot root: named `process_frame`",
+    );
+    expect(
+        &report,
+        "x.to_scalar::<f32>()",
+        Severity::Critical,
+        "hot root: named `predict*`",
+    );
+    expect(
+        &report,
+        "x.to_vec0::<f32>()",
+        Severity::Critical,
+        "hot root: named `infer*`",
+    );
+    expect(
+        &report,
+        "x.to_vec3::<f32>()",
+        Severity::Critical,
+        "hot root: named `postprocess*`",
+    );
+    expect(
+        &report,
+        "x.to_cpu_storage()",
+        Severity::Critical,
+        "hot root: named `step`",
+    );
+}
+
+#[test]
+fn impl_module_is_a_hot_root_and_its_loops_say_so() {
+    let report = audit_source(&with_prelude(
+        r#"
+pub struct Block {
+    layers: Vec<candle_nn::Linear>,
+}
+
+impl Module for Block {
+    fn forward(&self, xs: &Tensor) -> candle_core::Result<Tensor> {
+        let mut xs = xs.clone();
+        for layer in &self.layers {
+            xs = layer.forward(&xs)?;
+            let norm = xs.sqr()?.sum_all()?.to_scalar::<f32>()?;
+        }
+        Ok(xs)
+    }
+}
+"#,
+    ));
+    expect(
+        &report,
+        "xs.sqr()?.sum_all()?.to_scalar::<f32>()",
+        Severity::Critical,
+        "in a loop body in `Block::forward` (hot root: `impl Module for Block`)",
+    );
+}
+
+#[test]
+fn hotness_follows_calls_self_and_free_functions() {
+    let report = audit_source(&with_prelude(
+        r#"
+pub struct Detector {
+    scale: Tensor,
+}
+
+fn decode_boxes(raw: &Tensor) -> Vec<f32> {
+    raw.to_vec1::<f32>().unwrap()
+}
+
+impl Detector {
+    fn threshold(&self, scores: &Tensor) -> f32 {
+        scores.max_all().unwrap().to_scalar::<f32>().unwrap()
+    }
+
+    fn helper(scores: &Tensor) -> Vec<f32> {
+        scores.to_vec1::<f32>().unwrap()
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Vec<f32> {
+        let t = self.threshold(x);
+        let h = Self::helper(x);
+        decode_boxes(x)
+    }
+
+    pub fn report(&self) -> Vec<f32> {
+        self.scale.to_vec1::<f32>().unwrap()
+    }
+}
+"#,
+    ));
+    expect(
+        &report,
+        "raw.to_vec1::<f32>()",
+        Severity::Critical,
+        "in `decode_boxes`, reached from `Detector::forward`",
+    );
+    expect(
+        &report,
+        "scores.max_all().unwrap().to_scalar::<f32>()",
+        Severity::Critical,
+        "in `Detector::threshold`, reached from `Detector::forward`",
+    );
+    expect(
+        &report,
+        "scores.to_vec1::<f32>()",
+        Severity::Critical,
+        "in `Detector::helper`, reached from `Detector::forward`",
+    );
+    expect(
+        &report,
+        "self.scale.to_vec1::<f32>()",
+        Severity::Medium,
+        "in `Detector::report`, not reached from a hot root (per-call code)",
+    );
+}
+
+#[test]
+fn hotness_crosses_modules_through_crate_super_and_use_paths() {
+    let report = audit_sources(&[
+        ("app/src/lib.rs", "pub mod model;\npub mod post;\npub mod util;\n"),
+        (
+            "app/src/model.rs",
+            r#"
+use candle_core::Tensor;
+use crate::util::summarize;
+
+pub struct Net;
+
+impl Net {
+    pub fn forward(&self, x: &Tensor) -> Vec<f32> {
+        let s = summarize(x);
+        let p = crate::post::decode(x);
+        super::post::nms(x)
+    }
+}
+"#,
+        ),
+        (
+            "app/src/post.rs",
+            r#"
+use candle_core::Tensor;
+
+pub fn decode(x: &Tensor) -> Vec<f32> {
+    x.to_vec1::<f32>().unwrap()
+}
+
+pub fn nms(x: &Tensor) -> Vec<f32> {
+    x.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+}
+"#,
+        ),
+        (
+            "app/src/util.rs",
+            r#"
+use candle_core::Tensor;
+
+pub fn summarize(t: &Tensor) -> f32 {
+    t.sum_all().unwrap().to_scalar::<f32>().unwrap()
+}
+"#,
+        ),
+    ]);
+    expect(
+        &report,
+        "x.to_vec1::<f32>()",
+        Severity::Critical,
+        "in `decode`, reached from `Net::forward`",
+    );
+    expect(
+        &report,
+        "x.flatten_all().unwrap().to_vec1::<f32>()",
+        Severity::Critical,
+        "in `nms`, reached from `Net::forward`",
+    );
+    expect(
+        &report,
+        "t.sum_all().unwrap().to_scalar::<f32>()",
+        Severity::Critical,
+        "in `summarize`, reached from `Net::forward`",
+    );
+}
+
+#[test]
+fn frame_loops_and_main() {
+    let report = audit_source(&with_prelude(
+        r#"
+pub struct Model;
+impl Model {
+    pub fn forward(&self, x: &Tensor) -> Tensor { x.clone() }
+}
+
+fn read_frames() -> Vec<Tensor> { Vec::new() }
+
+fn report_stats(t: &Tensor) -> f32 {
+    t.to_scalar::<f32>().unwrap()
+}
+
+fn main() {
+    let model = Model;
+    let frames = read_frames();
+    let warm = frames[0].to_vec1::<f32>().unwrap();
+    for frame in &frames {
+        let out = model.forward(frame);
+        let scores = out.to_vec1::<f32>().unwrap();
+        let s = report_stats(&out);
+    }
+    let last = frames[1].to_vec2::<f32>().unwrap();
+}
+
+fn offline(frames: &[Tensor]) {
+    for frame in frames {
+        let v = frame.to_vec3::<f32>().unwrap();
+    }
+}
+"#,
+    ));
+    expect(
+        &report,
+        "frames[0].to_vec1::<f32>()",
+        Severity::Low,
+        "in `main` before its loop (setup)",
+    );
+    expect(
+        &report,
+        "out.to_vec1::<f32>()",
+        Severity::Critical,
+        "in the body of a loop in `main` that calls `model.forward` (frame loop)",
+    );
+    expect(
+        &report,
+        "t.to_scalar::<f32>()",
+        Severity::Critical,
+        "reached from the frame loop in `main`",
+    );
+    expect(
+        &report,
+        "frames[1].to_vec2::<f32>()",
+        Severity::Low,
+        "in `main` after its loop (teardown)",
+    );
+    expect(
+        &report,
+        "frame.to_vec3::<f32>()",
+        Severity::Medium,
+        "in `offline`, not reached from a hot root",
+    );
+}
+
+#[test]
+fn main_without_a_loop_is_setup() {
+    let report = audit_source(&with_prelude(
+        r#"
+fn main() {
+    let t = Tensor::zeros(3, candle_core::DType::F32, &Device::new_cuda(0).unwrap()).unwrap();
+    let v = t.to_vec1::<f32>().unwrap();
+}
+"#,
+    ));
+    expect(
+        &report,
+        "t.to_vec1::<f32>()",
+        Severity::Low,
+        "in `main`, which has no loop (setup)",
+    );
+}
+
+#[test]
+fn test_code_is_low() {
+    let report = audit_sources(&[
+        (
+            "src/lib.rs",
+            &with_prelude(
+                r#"
+pub fn forward(x: &Tensor) -> Tensor { x.clone() }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn helper(t: &Tensor) -> Vec<f32> {
+        t.to_vec1::<f32>().unwrap()
+    }
+
+    #[test]
+    fn forward_runs() {
+        let t = Tensor::new(&[1f32], &Device::new_cuda(0).unwrap()).unwrap();
+        let out = forward(&t).to_vec2::<f32>().unwrap();
+    }
+}
+
+#[test]
+fn standalone_test() {
+    let t = Tensor::new(&[1f32], &Device::new_cuda(0).unwrap()).unwrap();
+    let s = t.to_scalar::<f32>().unwrap();
+}
+"#,
+            ),
+        ),
+        (
+            "tests/integration.rs",
+            "use candle_core::Tensor;\nfn check(t: &Tensor) { let v = t.to_vec3::<f32>(); }\n",
+        ),
+        (
+            "benches/speed.rs",
+            "use candle_core::Tensor;\nfn bench(t: &Tensor) { let v = t.to_vec0::<f32>(); }\n",
+        ),
+    ]);
+    expect(&report, "t.to_vec1::<f32>()", Severity::Low, "in test code");
+    expect(&report, "forward(&t).to_vec2::<f32>()", Severity::Low, "in test code");
+    expect(
+        &report,
+        "t.to_scalar::<f32>()",
+        Severity::Low,
+        "in `standalone_test` (test code)",
+    );
+    expect(&report, "t.to_vec3::<f32>()", Severity::Low, "in test code");
+    expect(&report, "t.to_vec0::<f32>()", Severity::Low, "in benchmark code");
+}
+
+#[test]
+fn setup_load_save_and_formatting_impls_are_low() {
+    let report = audit_source(&with_prelude(
+        r#"
+use std::fmt;
+
+pub struct Model {
+    weights: Tensor,
+}
+
+impl Model {
+    pub fn new(device: &Device) -> Self {
+        let weights = Tensor::zeros(4, candle_core::DType::F32, device).unwrap();
+        let check = weights.to_vec1::<f32>().unwrap();
+        Model { weights }
+    }
+    pub fn load_weights(&mut self) {
+        let w = self.weights.to_vec2::<f32>().unwrap();
+    }
+    pub fn save(&self) {
+        let w = self.weights.to_vec3::<f32>().unwrap();
+    }
+    pub fn from_pretrained(path: &str, w: &Tensor) {
+        let s = w.to_scalar::<f32>().unwrap();
+    }
+}
+
+impl fmt::Display for Model {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Model({})", self.weights)
+    }
+}
+
+impl fmt::Debug for Model {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.weights.to_vec0::<f32>().unwrap();
+        write!(f, "Model")
+    }
+}
+"#,
+    ));
+    expect(
+        &report,
+        "weights.to_vec1::<f32>()",
+        Severity::Low,
+        "in `Model::new` (setup)",
+    );
+    expect(
+        &report,
+        "self.weights.to_vec2::<f32>()",
+        Severity::Low,
+        "in `Model::load_weights` (load/save)",
+    );
+    expect(
+        &report,
+        "self.weights.to_vec3::<f32>()",
+        Severity::Low,
+        "in `Model::save` (load/save)",
+    );
+    expect(
+        &report,
+        "w.to_scalar::<f32>()",
+        Severity::Low,
+        "in `Model::from_pretrained` (load/save)",
+    );
+    expect(&report, "self.weights", Severity::Low, "in `Model::fmt` (formatting)");
+    expect(
+        &report,
+        "self.weights.to_vec0::<f32>()",
+        Severity::Low,
+        "in `Model::fmt` (formatting)",
+    );
+}
+
+#[test]
+fn debug_and_logging_guards_are_low() {
+    let report = audit_source(&with_prelude(
+        r#"
+use log::Level;
+
+pub struct Model {
+    debug: bool,
+    verbose: bool,
+    log_detailed: bool,
+    gate: Gate,
+}
+
+impl Model {
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        if self.debug {
+            let a = x.to_vec1::<f32>().unwrap();
+        }
+        if self.verbose {
+            let shown = x.abs().unwrap();
+            println!("{}", shown);
+        }
+        if log::log_enabled!(Level::Debug) {
+            let b = x.to_vec2::<f32>().unwrap();
+        }
+        if tracing::enabled!(tracing::Level::TRACE) {
+            let c = x.to_vec3::<f32>().unwrap();
+        }
+        if cfg!(debug_assertions) {
+            let d = x.to_scalar::<f32>().unwrap();
+        }
+        if self.log_detailed {
+            let e = x.to_vec0::<f32>().unwrap();
+        }
+        if let Some(log) = self.gate.logging() {
+            let f = x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        }
+        if !self.debug {
+            let g = x.sum_all().unwrap();
+        } else {
+            let h = x.max_all().unwrap().to_vec0::<f32>().unwrap();
+        }
+        log::debug!("frame output {}", x);
+        debug_assert!(x.min_all().unwrap().to_scalar::<f32>().unwrap() >= 0.0);
+        #[cfg(debug_assertions)]
+        let i = x.mean_all().unwrap().to_scalar::<f32>().unwrap();
+        x.clone()
+    }
+
+    pub fn process_frame(&self, x: &Tensor) {
+        if !self.verbose {
+            return;
+        }
+        let j = x.sqr().unwrap().to_vec1::<f32>().unwrap();
+    }
+}
+"#,
+    ));
+    expect(&report, "x.to_vec1::<f32>()", Severity::Low, "guarded by `self.debug`");
+    expect(&report, "shown", Severity::Low, "guarded by `self.verbose`");
+    expect(
+        &report,
+        "x.to_vec2::<f32>()",
+        Severity::Low,
+        "guarded by `log::log_enabled!(Level::Debug)`",
+    );
+    expect(
+        &report,
+        "x.to_vec3::<f32>()",
+        Severity::Low,
+        "guarded by `tracing::enabled!(tracing::Level::TRACE)`",
+    );
+    expect(
+        &report,
+        "x.to_scalar::<f32>()",
+        Severity::Low,
+        "guarded by `cfg!(debug_assertions)`",
+    );
+    expect(
+        &report,
+        "x.to_vec0::<f32>()",
+        Severity::Low,
+        "guarded by `self.log_detailed`",
+    );
+    expect(
+        &report,
+        "x.flatten_all().unwrap().to_vec1::<f32>()",
+        Severity::Low,
+        "guarded by `let Some(log) = self.gate.logging()`",
+    );
+    expect(
+        &report,
+        "x.max_all().unwrap().to_vec0::<f32>()",
+        Severity::Low,
+        "guarded by `self.debug`",
+    );
+    expect(
+        &report,
+        "x.min_all().unwrap().to_scalar::<f32>()",
+        Severity::Low,
+        "guarded by `debug_assert!`",
+    );
+    expect(
+        &report,
+        "x.mean_all().unwrap().to_scalar::<f32>()",
+        Severity::Low,
+        "guarded by `#[cfg(debug_assertions)]`",
+    );
+    expect(
+        &report,
+        "x.sqr().unwrap().to_vec1::<f32>()",
+        Severity::Low,
+        "guarded by `self.verbose`",
+    );
+    let logged: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.reason.contains("`log::debug!`"))
+        .collect();
+    assert_eq!(logged.len(), 1, "{}", dump(&report));
+    assert_eq!(logged[0].severity, Severity::Low);
+    assert!(
+        logged[0].reason.contains("guarded by `log::debug!`"),
+        "{}",
+        logged[0].reason
+    );
+}
+
+#[test]
+fn error_paths_are_low() {
+    let report = audit_source(&with_prelude(
+        r#"
+pub fn forward(x: &Tensor, r: Result<Tensor, String>) -> Result<Vec<f32>, String> {
+    let first = match x.sum_all() {
+        Ok(s) => s,
+        Err(_) => {
+            let v = x.to_vec1::<f32>().unwrap();
+            return Err(format!("failed on {:?}", v));
+        }
+    };
+    let a = x.exp().map_err(|e| format!("{e}: {}", x.to_vec2::<f32>().unwrap().len()))?;
+    let b = r.clone().unwrap_or_else(|_| {
+        let v = x.to_vec3::<f32>().unwrap();
+        x.clone()
+    });
+    let c = r.clone().or_else(|_| x.to_scalar::<f32>().map(|_| x.clone()).map_err(|e| e.to_string()));
+    if let Err(e) = x.sqrt() {
+        let d = x.to_vec0::<f32>();
+    }
+    if x.dims().is_empty() {
+        return Err(format!("empty {}", x));
+    }
+    if x.rank() > 4 {
+        panic!("bad rank for {:?}", x);
+    }
+    let Ok(dims) = x.dims4() else {
+        let e = x.flatten_all().unwrap().to_vec1::<f32>();
+        return Err("dims".into());
+    };
+    Ok(Vec::new())
+}
+"#,
+    ));
+    expect(
+        &report,
+        "x.to_vec1::<f32>()",
+        Severity::Low,
+        "in an `Err(_)` match arm (error path)",
+    );
+    expect(
+        &report,
+        "x.to_vec2::<f32>()",
+        Severity::Low,
+        "in a `map_err` closure (error path)",
+    );
+    expect(
+        &report,
+        "x.to_vec3::<f32>()",
+        Severity::Low,
+        "in a `unwrap_or_else` closure (error path)",
+    );
+    expect(
+        &report,
+        "x.to_scalar::<f32>()",
+        Severity::Low,
+        "in a `or_else` closure (error path)",
+    );
+    expect(
+        &report,
+        "x.to_vec0::<f32>()",
+        Severity::Low,
+        "in an `if let Err(..)` block (error path)",
+    );
+    let format_sites: Vec<&Finding> = report.findings.iter().filter(|f| f.code == "x").collect();
+    assert_eq!(format_sites.len(), 2, "{}", dump(&report));
+    assert!(format_sites.iter().all(|f| f.severity == Severity::Low));
+    assert!(format_sites[0].reason.contains("in an `Err(..)` value (error path)"));
+    assert!(format_sites[1].reason.contains("in a `panic!` message (error path)"));
+    expect(
+        &report,
+        "x.flatten_all().unwrap().to_vec1::<f32>()",
+        Severity::Low,
+        "in the `else` of a `let Ok(..)` (error path)",
+    );
+}
+
+#[test]
+fn medium_is_the_rest_and_host_values_are_not_reported() {
+    let report = audit_source(&with_prelude(
+        r#"
+pub struct Stats {
+    device: Device,
+}
+
+impl Stats {
+    pub fn summarize(&self, t: &Tensor, values: &[f32]) -> Vec<f32> {
+        let host = t.to_device(&Device::Cpu).unwrap().to_vec1::<f32>().unwrap();
+        let cpu = Tensor::new(values, &Device::Cpu).unwrap();
+        let local = cpu.to_vec1::<f32>().unwrap();
+        let uploaded = cpu.to_device(&self.device).unwrap();
+        let shape = uploaded.dims().to_vec();
+        println!("{:?} {:?}", shape, uploaded.dtype());
+        host
+    }
+}
+"#,
+    ));
+    expect(
+        &report,
+        "t.to_device(&Device::Cpu).unwrap().to_vec1::<f32>()",
+        Severity::Medium,
+        "in `Stats::summarize`, not reached from a hot root (per-call code)",
+    );
+    expect_none(&report, "cpu.to_vec1");
+    expect_none(&report, "dims");
+    assert_eq!(report.findings.len(), 1, "{}", dump(&report));
+}
+
+#[test]
+fn sync_helpers_are_reported_at_their_calls() {
+    let report = audit_source(&with_prelude(
+        r#"
+fn wait(device: &Device) {
+    device.synchronize().unwrap();
+}
+
+pub fn forward(x: &Tensor) -> Tensor {
+    wait(x.device());
+    x.clone()
+}
+"#,
+    ));
+    expect(
+        &report,
+        "device.synchronize()",
+        Severity::Critical,
+        "reached from `forward`",
+    );
+    let call = expect(&report, "wait(x.device())", Severity::Critical, "hot root");
+    assert_eq!(call.rule, RuleId::ExplicitSync);
+    assert!(
+        call.reason.contains("calls `wait`, which synchronises"),
+        "{}",
+        call.reason
+    );
+}
+
+#[test]
+fn mixed_python_and_rust_tree_in_one_run() {
+    let report = audit_sources(&[
+        (
+            "py/model.py",
+            "import torch\n\n\ndef forward(x: torch.Tensor):\n    return x.cpu()\n",
+        ),
+        (
+            "rs/src/model.rs",
+            "use candle_core::Tensor;\npub fn forward(x: &Tensor) -> Vec<f32> {\n    x.to_vec1::<f32>().unwrap()\n}\n",
+        ),
+    ]);
+    assert_eq!(report.summary.files_scanned, 2);
+    let py = expect(&report, "x.cpu()", Severity::Critical, "hot root: named `forward`");
+    let rs = expect(
+        &report,
+        "x.to_vec1::<f32>()",
+        Severity::Critical,
+        "hot root: named `forward`",
+    );
+    assert_eq!((py.file.as_str(), py.rule), ("py/model.py", RuleId::ExplicitCopy));
+    assert_eq!((rs.file.as_str(), rs.rule), ("rs/src/model.rs", RuleId::ExplicitCopy));
+    assert_eq!((rs.line, rs.column, rs.end_line, rs.end_column), (3, 5, 3, 23));
+    assert_eq!(rs.symbol, "forward");
+    assert_eq!(rs.name, "explicit-copy");
+    assert!(!rs.fingerprint.is_empty());
+}
+
+#[test]
+fn the_language_filter_restricts_the_front_ends() {
+    let dir = tempdir();
+    write_tree(
+        dir.path(),
+        &[
+            (
+                "model.py",
+                "import torch\n\n\ndef forward(x: torch.Tensor):\n    return x.cpu()\n",
+            ),
+            (
+                "model.rs",
+                "use candle_core::Tensor;\npub fn forward(x: &Tensor) -> Vec<f32> { x.to_vec1::<f32>().unwrap() }\n",
+            ),
+        ],
+    );
+    let only = |languages: Vec<Language>| {
+        let options = AuditOptions {
+            languages,
+            ..AuditOptions::default()
+        };
+        audit(&[dir.path().to_path_buf()], &options).unwrap().report
+    };
+    let rust = only(vec![Language::Rust]);
+    assert_eq!(rust.summary.files_scanned, 1);
+    assert!(rust.findings.iter().all(|f| f.file == "model.rs"), "{}", dump(&rust));
+    let python = only(vec![Language::Python]);
+    assert_eq!(python.summary.files_scanned, 1);
+    assert!(
+        python.findings.iter().all(|f| f.file == "model.py"),
+        "{}",
+        dump(&python)
+    );
+    let both = only(vec![Language::Python, Language::Rust]);
+    assert_eq!(both.summary.files_scanned, 2);
+    assert_eq!(both.findings.len(), 2);
+}
+
+#[test]
+fn files_that_do_not_parse_are_errors_not_panics() {
+    let dir = tempdir();
+    write_tree(
+        dir.path(),
+        &[
+            ("bad.rs", "fn broken( {\n"),
+            (
+                "deep.rs",
+                &format!("fn f() {{ let x = {}1{}; }}\n", "(".repeat(3000), ")".repeat(3000)),
+            ),
+            (
+                "chain.rs",
+                &format!("fn f(t: &Tensor) {{\n    let x = t{};\n}}\n", ".abs()".repeat(20_000)),
+            ),
+            (
+                "good.rs",
+                "use candle_core::Tensor;\nfn f(t: &Tensor) { let v = t.to_vec1::<f32>(); }\n",
+            ),
+        ],
+    );
+    let report = audit_dir(dir.path());
+    let mut errors: Vec<(&str, &str)> = report
+        .errors
+        .iter()
+        .map(|e| (e.file.as_str(), e.message.as_str()))
+        .collect();
+    errors.sort();
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    assert_eq!(errors[0].0, "bad.rs");
+    assert!(errors[0].1.starts_with("syntax error at 1:"), "{}", errors[0].1);
+    assert_eq!(errors[1].0, "chain.rs");
+    assert!(
+        errors[1].1.starts_with("not audited: expression nested deeper than"),
+        "{}",
+        errors[1].1
+    );
+    assert_eq!(errors[2].0, "deep.rs");
+    assert!(errors[2].1.contains("nested deeper than"), "{}", errors[2].1);
+    assert_eq!(report.findings.len(), 1, "{}", dump(&report));
+    assert_eq!(report.findings[0].file, "good.rs");
+}
+
+/// The workspace's own candle pipeline: every host read goes through the gate
+/// in `pipeline/src/transfer.rs`. Statically, every finding must be inside the
+/// gate, in test or benchmark code, or a call of the gate's synchronising
+/// method (the project pass reports calls of sync helpers at the call site).
+#[test]
+fn the_pipeline_crate_only_touches_the_host_through_its_gate() {
+    let pipeline = common::manifest_dir().join("../pipeline");
+    let report = audit_dir(&pipeline);
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    assert!(report.summary.files_scanned > 20, "{}", report.summary.files_scanned);
+    assert!(!report.findings.is_empty());
+    let mut outside = Vec::new();
+    for f in &report.findings {
+        let in_gate = f.file == "src/transfer.rs";
+        let in_tests = f.file.starts_with("tests/")
+            || f.file.starts_with("benches/")
+            || f.symbol.starts_with("tests::")
+            || f.reason.contains("test code")
+            || f.reason.contains("benchmark code");
+        let gate_sync_call = f.rule == RuleId::ExplicitSync && f.reason.contains("calls `Reader::synchronize`");
+        if !(in_gate || in_tests || gate_sync_call) {
+            outside.push(f);
+        }
+    }
+    assert!(
+        outside.is_empty(),
+        "findings outside the gate:\n{}",
+        outside
+            .iter()
+            .map(|f| format!(
+                "  {}:{}: {} {} `{}` ({})\n",
+                f.file,
+                f.line,
+                f.rule.code(),
+                f.severity,
+                f.code,
+                f.reason
+            ))
+            .collect::<String>()
+    );
+    // The gate's reads are there, hot through the legacy frame path.
+    let gate: Vec<&Finding> = report.findings.iter().filter(|f| f.file == "src/transfer.rs").collect();
+    for rule in [RuleId::ExplicitCopy, RuleId::ScalarRead, RuleId::ExplicitSync] {
+        assert!(
+            gate.iter().any(|f| f.rule == rule),
+            "no {rule} in the gate:\n{}",
+            dump(&report)
+        );
+    }
+    assert!(
+        gate.iter()
+            .any(|f| f.severity == Severity::Critical && f.reason.contains("process_frame")),
+        "the gate is not reached from `process_frame`:\n{}",
+        dump(&report)
+    );
+}
