@@ -3,7 +3,7 @@
 Runs a script (or code in a ``with`` block) under ``torch.cuda.set_sync_debug_mode("warn")``,
 catches every synchronising CUDA operation with its Python stack, also wraps what that mode
 does not report (``torch.cuda.synchronize``, ``Event.synchronize``, ``Stream.synchronize``,
-formatting of CUDA tensors), attributes each event to the first stack frame inside the audited
+``torch.cuda.empty_cache``, formatting of CUDA tensors), attributes each event to the first stack frame inside the audited
 tree, and writes a ``d2h-report/1`` runtime report that ``d2h compare`` joins with the static audit.
 
     python -m d2h_probe --root src/ --output runtime.json my_pipeline.py --frames 50
@@ -50,18 +50,24 @@ RULE_NAMES = {
 _LINE_RULES = [
     ("D2H004", r"\.synchronize\(|empty_cache\(|\bbarrier\("),
     ("D2H003", r"nonzero|masked_select|\bunique|argwhere|repeat_interleave|\bnms\(|torch\.where\("),
-    ("D2H007", r"torch\.tensor\(|as_tensor\(|from_numpy\(|\.cuda\(|device="),
+    ("D2H007", r"torch\.tensor\(|as_tensor\(|from_numpy\(|\.new_tensor\(|\.cuda\(|device="),
     ("D2H005", r"\bprint\(|logger\.|logging\.|\bf[\"']|\.format\(|\bstr\(|\brepr\("),
     ("D2H002", r"\.item\(|\b(float|int|bool)\(|^\s*(if|elif|while|assert)\b|\b(and|or|not)\b"),
     ("D2H006", r"\bnp\.|\bnumpy\.|scipy|\bcv2\.|linear_sum_assignment"),
     ("D2H001", r"\.cpu\(|\.numpy\(|\.tolist\(|\.to\("),
 ]
 _LINE_RULES = [(rule, re.compile(pattern)) for rule, pattern in _LINE_RULES]
+# For a sync that torch's debug mode reports: formatting a CUDA tensor is caught (and its inner
+# reads absorbed) by the `__format__` / `__repr__` wrappers, so on a logging line such as
+# `logger.debug("%s", t.tolist())` the sync is the `.tolist()`, not the formatting.
+_SYNC_RULES = [entry for entry in _LINE_RULES if entry[0] != "D2H005"] + [
+    entry for entry in _LINE_RULES if entry[0] == "D2H005"
+]
 
 
-def classify(code: str, default: str = "D2H001") -> str:
+def classify(code: str, default: str = "D2H001", formatting_first: bool = True) -> str:
     """The rule a synchronising source line most likely breaks."""
-    for rule, pattern in _LINE_RULES:
+    for rule, pattern in _LINE_RULES if formatting_first else _SYNC_RULES:
         if pattern.search(code):
             return rule
     return default
@@ -165,6 +171,10 @@ class Probe:
     def __init__(self, root: str):
         self.recorder = Recorder(root=os.path.abspath(root))
         self._restore = []
+        # Depth of wrapped calls in progress: the syncs that torch's debug mode reports inside
+        # them (formatting a CUDA tensor reads it with several `.item()`s) belong to the one
+        # event the wrapper already recorded.
+        self._inside = 0
 
     # -- events -------------------------------------------------------------------------------
     def _event(self, default_rule: str, nbytes: int = 0, rule: str | None = None) -> None:
@@ -172,11 +182,13 @@ class Probe:
         if site is None:
             return
         file, line, symbol, code = site
-        self.recorder.record(rule or classify(code, default_rule), file, line, symbol, code, nbytes)
+        rule = rule or classify(code, default_rule, formatting_first=False)
+        self.recorder.record(rule, file, line, symbol, code, nbytes)
 
     def _showwarning(self, message, category, filename, lineno, file=None, line=None):
         if "synchroniz" in str(message):
-            self._event("D2H001")
+            if not self._inside:
+                self._event("D2H001")
         elif self._previous_showwarning is not None:
             self._previous_showwarning(message, category, filename, lineno, file, line)
 
@@ -187,7 +199,11 @@ class Probe:
 
         def wrapper(*args, **kwargs):
             probe._event(rule, rule=rule)
-            return original(*args, **kwargs)
+            probe._inside += 1
+            try:
+                return original(*args, **kwargs)
+            finally:
+                probe._inside -= 1
 
         setattr(owner, name, wrapper)
         self._restore.append((owner, name, original))
@@ -205,14 +221,20 @@ class Probe:
         self._wrap(torch.cuda, "synchronize", "D2H004")
         self._wrap(torch.cuda.Event, "synchronize", "D2H004")
         self._wrap(torch.cuda.Stream, "synchronize", "D2H004")
+        self._wrap(torch.cuda, "empty_cache", "D2H004")  # frees cached blocks: cudaFree waits for the device
         probe = self
         for name in ("__format__", "__repr__"):
             original = getattr(torch.Tensor, name)
 
             def formatter(tensor, *args, _original=original, **kwargs):
-                if tensor.is_cuda:
-                    probe._event("D2H005", tensor.element_size() * tensor.nelement(), rule="D2H005")
-                return _original(tensor, *args, **kwargs)
+                if not tensor.is_cuda or probe._inside:
+                    return _original(tensor, *args, **kwargs)
+                probe._event("D2H005", tensor.element_size() * tensor.nelement(), rule="D2H005")
+                probe._inside += 1
+                try:
+                    return _original(tensor, *args, **kwargs)
+                finally:
+                    probe._inside -= 1
 
             setattr(torch.Tensor, name, formatter)
             self._restore.append((torch.Tensor, name, original))
@@ -274,13 +296,25 @@ def main(argv=None) -> int:
     parser.add_argument("script", help="the Python script to run")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
     options = parser.parse_args(argv)
+    # Run as `python d2h_probe.py` or `python -m d2h_probe`, this module is `__main__`: make the
+    # script's `import d2h_probe` find it, not load a second copy whose `frame()` sees no probe.
+    sys.modules["d2h_probe"] = sys.modules[__name__]
     probe = Probe(options.root)
     sys.argv = [options.script, *options.args]
     sys.path.insert(0, os.path.dirname(os.path.abspath(options.script)))
-    with probe:
-        runpy.run_path(options.script, run_name="__main__")
-    probe.write(options.output)
-    return 0
+    status = 0
+    try:
+        with probe:
+            runpy.run_path(options.script, run_name="__main__")
+    except SystemExit as exit:  # `sys.exit(main())` ends most scripts: still write the report
+        if isinstance(exit.code, int) or exit.code is None:
+            status = exit.code or 0
+        else:
+            print(exit.code, file=sys.stderr)
+            status = 1
+    finally:
+        probe.write(options.output)
+    return status
 
 
 if __name__ == "__main__":
