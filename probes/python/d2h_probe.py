@@ -3,8 +3,9 @@
 Runs a script (or code in a ``with`` block) under ``torch.cuda.set_sync_debug_mode("warn")``,
 catches every synchronising CUDA operation with its Python stack, also wraps what that mode
 does not report (``torch.cuda.synchronize``, ``Event.synchronize``, ``Stream.synchronize``,
-``torch.cuda.empty_cache``, formatting of CUDA tensors), attributes each event to the first stack frame inside the audited
-tree, and writes a ``d2h-report/1`` runtime report that ``d2h compare`` joins with the static audit.
+``torch.cuda.empty_cache``, formatting of CUDA tensors), attributes each event to the first
+stack frame inside the audited tree, and writes a ``d2h-report/1`` runtime report that
+``d2h compare`` joins with the static audit.
 
     python -m d2h_probe --root src/ --output runtime.json my_pipeline.py --frames 50
 
