@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use d2h_auditor::{audit, AuditOptions};
+use d2h_auditor::{audit, AuditOptions, Language};
 use d2h_reports::{Format, RenderOptions, Report};
 use d2h_rules::Severity;
 
@@ -26,6 +26,24 @@ impl From<FormatArg> for Format {
             FormatArg::Concise => Format::Concise,
             FormatArg::Json => Format::Json,
             FormatArg::Markdown => Format::Markdown,
+        }
+    }
+}
+
+/// A language `--lang` restricts the audit to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LangArg {
+    /// `.py` files.
+    Python,
+    /// `.rs` files (candle, cudarc, tch, burn).
+    Rust,
+}
+
+impl From<LangArg> for Language {
+    fn from(arg: LangArg) -> Language {
+        match arg {
+            LangArg::Python => Language::Python,
+            LangArg::Rust => Language::Rust,
         }
     }
 }
@@ -76,6 +94,9 @@ pub struct AuditArgs {
     /// Worker threads [default: one per core].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Audit only these languages (repeatable, or a comma list) [default: all].
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "LANG")]
+    pub lang: Vec<LangArg>,
 }
 
 /// The CI gate: which counts make the audit fail.
@@ -170,6 +191,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
     let options = AuditOptions {
         threads: args.threads,
         keep_sources: format == Format::Text,
+        languages: args.lang.iter().map(|l| Language::from(*l)).collect(),
         ..AuditOptions::default()
     };
     let outcome = audit(&paths, &options)?;
