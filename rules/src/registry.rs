@@ -21,6 +21,8 @@ pub enum RuleId {
     HostFormat,
     HostLibrary,
     BlockingUpload,
+    UnusedSuppression,
+    MissingSuppressionReason,
 }
 
 /// The registry: code, id and rule page, in code order.
@@ -39,6 +41,16 @@ const REGISTRY: &[(&str, RuleId, &Rule)] = &[
         "D2H007",
         RuleId::BlockingUpload,
         &rules::blocking_upload::BLOCKING_UPLOAD,
+    ),
+    (
+        "D2H901",
+        RuleId::UnusedSuppression,
+        &rules::unused_suppression::UNUSED_SUPPRESSION,
+    ),
+    (
+        "D2H902",
+        RuleId::MissingSuppressionReason,
+        &rules::missing_suppression_reason::MISSING_SUPPRESSION_REASON,
     ),
 ];
 
@@ -78,6 +90,12 @@ impl RuleId {
             .find(|(code, _, rule)| code.eq_ignore_ascii_case(wanted) || rule.name == wanted)
             .map(|(_, id, _)| *id)
             .ok_or_else(|| UnknownRule(wanted.to_string()))
+    }
+
+    /// Whether the rule is about d2h's own suppression comments (`D2H9xx`),
+    /// not about a transfer in the audited code.
+    pub fn is_meta(self) -> bool {
+        matches!(self, RuleId::UnusedSuppression | RuleId::MissingSuppressionReason)
     }
 
     /// The rules whose code starts with `prefix` (`D2H00` selects D2H001..D2H009).
@@ -182,7 +200,12 @@ mod tests {
     #[test]
     fn prefixes_select_families() {
         assert_eq!(RuleId::matching_prefix("D2H").count(), REGISTRY.len());
-        assert_eq!(RuleId::matching_prefix("D2H00").count(), REGISTRY.len());
+        // `D2H00` is the transfer family; `D2H9` the meta rules about suppressions.
+        assert!(RuleId::matching_prefix("D2H00").all(|id| !id.is_meta()));
+        assert_eq!(
+            RuleId::matching_prefix("D2H9").collect::<Vec<_>>(),
+            vec![RuleId::UnusedSuppression, RuleId::MissingSuppressionReason]
+        );
         assert_eq!(
             RuleId::matching_prefix("D2H002").collect::<Vec<_>>(),
             vec![RuleId::ScalarRead]

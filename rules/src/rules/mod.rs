@@ -6,4 +6,6 @@ pub mod explicit_copy;
 pub mod explicit_sync;
 pub mod host_format;
 pub mod host_library;
+pub mod missing_suppression_reason;
 pub mod scalar_read;
+pub mod unused_suppression;
