@@ -13,5 +13,8 @@ mod sources;
 
 pub use fingerprint::{fingerprint, Fingerprinter};
 pub use render::{render, Format, RenderOptions};
-pub use schema::{FileError, Finding, LatencyStats, MemoryStats, Origin, Report, RuntimeStats, Summary, Tool, SCHEMA};
+pub use schema::{
+    BaselineEntry, BaselineInfo, FileError, Finding, LatencyStats, MemoryStats, Origin, Report, RuntimeStats, Summary,
+    Tool, SCHEMA,
+};
 pub use sources::SourceCache;

@@ -138,6 +138,32 @@ pub struct Report {
     pub memory: Option<MemoryStats>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency: Option<LatencyStats>,
+    /// What a baseline hid (static reports audited with `--baseline` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineInfo>,
+}
+
+/// A finding as a baseline file records it: its fingerprint, and the rule,
+/// file, symbol and code for the humans who read the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineEntry {
+    pub fingerprint: String,
+    pub rule: RuleId,
+    pub file: String,
+    pub symbol: String,
+    pub code: String,
+}
+
+/// What `--baseline` did to a report: the findings it hid, and the entries
+/// of the baseline whose finding is gone (fixed) from the audited files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineInfo {
+    /// The baseline file, as given.
+    pub file: String,
+    /// Findings of the audit that the baseline lists (not reported, not gated).
+    pub suppressed: usize,
+    /// Baseline entries with no finding any more, in baseline order.
+    pub fixed: Vec<BaselineEntry>,
 }
 
 impl Report {
@@ -181,6 +207,7 @@ impl Report {
             errors,
             memory: None,
             latency: None,
+            baseline: None,
         }
     }
 }
