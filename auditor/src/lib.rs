@@ -7,12 +7,16 @@
 //! findings (for code frames). One file that cannot be read or parsed is an
 //! entry in the report's `errors`; the others are still audited.
 
+pub mod baseline;
+pub mod config;
+pub mod filter;
 pub mod model;
 pub mod policy;
 pub mod project;
 pub mod python;
 pub mod rust;
 pub mod source;
+pub mod suppress;
 pub mod walk;
 
 use std::path::{Path, PathBuf};
@@ -37,6 +41,11 @@ pub struct AuditOptions {
     pub keep_sources: bool,
     /// Audit only files of these languages; empty for all.
     pub languages: Vec<Language>,
+    /// The configuration's post-filter and exclude globs ([`config::Config::settings`]).
+    pub settings: filter::Settings,
+    /// Report only these files (of the walked `paths`, typically their project
+    /// root): the others still give hot-path context. `None`: report all.
+    pub report_only: Option<Vec<PathBuf>>,
 }
 
 /// A finished audit.
@@ -45,6 +54,8 @@ pub struct AuditOutcome {
     pub report: Report,
     /// The text of the files that have findings.
     pub sources: SourceCache,
+    /// Report paths of the files audited and reported (for baselines).
+    pub audited_files: std::collections::BTreeSet<String>,
 }
 
 /// Errors that stop an audit as a whole (per-file problems are in the report).
@@ -66,6 +77,12 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> Result<AuditOutcome, 
     if !options.languages.is_empty() {
         candidates.retain(|c| walk::language(&c.path).is_some_and(|l| options.languages.contains(&l)));
     }
+    let scope = filter::AuditScope::new(
+        &options.settings,
+        options.report_only.as_deref(),
+        &root,
+        &mut candidates,
+    );
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads.unwrap_or(0))
         .stack_size(ANALYSIS_STACK_BYTES)
@@ -89,15 +106,35 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> Result<AuditOutcome, 
             Err(e) => errors.push(e),
         }
     }
-    let files_scanned = candidates.len();
+    let files_scanned = scope.reported_count(&candidates);
     let project = project::Project::new(&facts);
     let load = |i: usize| source::read_source(disk_paths[i]).ok().map(Arc::from);
     let per_file: Vec<Vec<d2h_reports::Finding>> = pool.install(|| {
         (0..facts.len())
             .into_par_iter()
-            .map(|i| project.findings(i, &|| load(i)))
+            .map(|i| {
+                let found = project.findings(i, &|| load(i));
+                options.settings.apply_to_file(&facts[i].path, disk_paths[i], found)
+            })
             .collect()
     });
+    let per_file: Vec<_> = per_file
+        .into_iter()
+        .enumerate()
+        .map(|(i, found)| {
+            if scope.reports(&facts[i].path) {
+                found
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+    errors.retain(|e| scope.reports(&e.file));
+    let audited_files = facts
+        .iter()
+        .map(|f| f.path.clone())
+        .filter(|p| scope.reports(p))
+        .collect();
 
     // Code frames need the text of the files with findings: read them again
     // rather than keep every file's text through the project pass.
@@ -112,7 +149,11 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> Result<AuditOutcome, 
     let findings: Vec<_> = per_file.into_iter().flatten().collect();
     let root_display = root_display(paths, &root);
     let report = Report::new(Origin::Static, root_display, findings, errors, files_scanned);
-    Ok(AuditOutcome { report, sources })
+    Ok(AuditOutcome {
+        report,
+        sources,
+        audited_files,
+    })
 }
 
 fn analyze_file(candidate: &walk::Candidate, policy: &Policy) -> Result<model::FileFacts, FileError> {

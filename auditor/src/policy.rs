@@ -22,6 +22,9 @@ pub struct Policy {
     pub cold_prefixes: Vec<(String, String)>,
     /// Cold functions by exact name.
     pub cold_names: Vec<(String, String)>,
+    /// The project's own helpers that copy to the host (`utils.to_numpy`):
+    /// their calls are D2H001 sites (configuration key `transfer-functions`).
+    pub transfer_functions: Vec<String>,
 }
 
 fn owned(items: &[&str]) -> Vec<String> {
@@ -87,6 +90,7 @@ impl Default for Policy {
                 ("__del__", "teardown"),
                 ("extra_repr", "formatting"),
             ]),
+            transfer_functions: Vec::new(),
         }
     }
 }
@@ -129,6 +133,26 @@ impl Policy {
 
     pub fn is_guard_call(&self, method: &str) -> bool {
         self.guard_calls.iter().any(|c| c == method)
+    }
+
+    /// The configured transfer function a call's qualified name stands for:
+    /// `utils.to_numpy` matches `utils.to_numpy`, `pkg.utils.to_numpy` and (in
+    /// `utils.py` itself, unqualified) `to_numpy`; an entry without a dot
+    /// matches any call of that name.
+    pub fn transfer_function(&self, qualified: &str) -> Option<&str> {
+        let dotted_suffix = |long: &str, short: &str| {
+            long.len() > short.len() && long.ends_with(short) && long.as_bytes()[long.len() - short.len() - 1] == b'.'
+        };
+        self.transfer_functions
+            .iter()
+            .find(|entry| {
+                let entry = entry.as_str();
+                entry == qualified
+                    || dotted_suffix(qualified, entry)
+                    || (qualified.contains('.') && dotted_suffix(entry, qualified))
+                    || (!qualified.contains('.') && entry.rsplit('.').next() == Some(qualified))
+            })
+            .map(String::as_str)
     }
 
     /// Whether a callee's last name segment looks like a model (`self.model`, `self.sam_decoder`).
@@ -185,6 +209,21 @@ mod tests {
         assert!(p.is_model_name("model"));
         assert!(p.is_model_name("sam_decoder"));
         assert!(!p.is_model_name("headers"));
+    }
+
+    #[test]
+    fn transfer_functions_match_by_dotted_suffix() {
+        let p = Policy {
+            transfer_functions: vec!["utils.to_numpy".to_string(), "fetch".to_string()],
+            ..Policy::default()
+        };
+        assert_eq!(p.transfer_function("utils.to_numpy"), Some("utils.to_numpy"));
+        assert_eq!(p.transfer_function("pkg.utils.to_numpy"), Some("utils.to_numpy"));
+        assert_eq!(p.transfer_function("to_numpy"), Some("utils.to_numpy"));
+        assert_eq!(p.transfer_function("other.to_numpy"), None);
+        assert_eq!(p.transfer_function("myutils.to_numpy"), None);
+        assert_eq!(p.transfer_function("io.fetch"), Some("fetch"));
+        assert_eq!(Policy::default().transfer_function("to_numpy"), None);
     }
 
     #[test]

@@ -375,6 +375,12 @@ impl Analyzer<'_> {
                 _ => Ty::UNKNOWN,
             };
         };
+        // The team's own copy helpers (`transfer-functions` in the configuration).
+        if let Some(entry) = self.policy.transfer_function(&qualified) {
+            let note = Some(format!("calls `{entry}`, a transfer function of the configuration"));
+            self.site(RuleId::ExplicitCopy, site_range, Certainty::Known, note);
+            return Ty::Host;
+        }
         if imported {
             if let Some(ty) = self.library_call(&qualified, call, &args, site_range) {
                 return ty;
