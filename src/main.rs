@@ -40,6 +40,10 @@ enum Command {
         /// A rule code or name.
         rule: String,
     },
+    /// Print the configuration in effect for a path (TOML).
+    Config(commands::config::ConfigArgs),
+    /// Write the rule pages (docs/rules/*.md) from the catalog, or check them.
+    Docs(commands::docs::DocsArgs),
 }
 
 /// Exit codes: 0 when the gate holds, 1 when it fails, 2 on usage or I/O errors.
@@ -51,6 +55,8 @@ fn main() -> ExitCode {
         Command::Compare(args) => commands::compare::run(args),
         Command::Rules => commands::rules::list(),
         Command::Rule { rule } => commands::rules::show(&rule),
+        Command::Config(args) => commands::config::run(args),
+        Command::Docs(args) => commands::docs::run(args),
     };
     match result {
         Ok(code) => code,

@@ -9,6 +9,7 @@ use d2h_auditor::{audit, AuditOptions, Language};
 use d2h_reports::{Format, RenderOptions, Report};
 use d2h_rules::Severity;
 
+use super::adoption;
 use crate::output::{use_color, write_report};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -97,6 +98,20 @@ pub struct AuditArgs {
     /// Audit only these languages (repeatable, or a comma list) [default: all].
     #[arg(long, value_enum, value_delimiter = ',', value_name = "LANG")]
     pub lang: Vec<LangArg>,
+    /// Read the configuration from FILE (a d2h.toml, or a pyproject.toml's
+    /// [tool.d2h]) instead of the nearest one above the first path.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Report and gate only findings not listed in this baseline file; list
+    /// its entries that are fixed.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record the findings of this audit in a baseline file and exit 0.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Print counts per rule and severity instead of the findings.
+    #[arg(long)]
+    pub statistics: bool,
 }
 
 /// The CI gate: which counts make the audit fail.
@@ -188,21 +203,39 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
         .map(|p| p.display().to_string())
         .collect();
     let format: Format = args.format.into();
+    let setup = adoption::Setup::new(&paths, args.config.as_deref())?;
     let options = AuditOptions {
         threads: args.threads,
         keep_sources: format == Format::Text,
         languages: args.lang.iter().map(|l| Language::from(*l)).collect(),
-        ..AuditOptions::default()
+        ..setup.options()?
     };
-    let outcome = audit(&paths, &options)?;
-    let report = &outcome.report;
+    let outcome = audit(&setup.paths, &options)?;
+    if let Some(file) = &args.write_baseline {
+        adoption::write_baseline(&outcome.report, file)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let baselined = match &args.baseline {
+        Some(file) => Some(adoption::apply_baseline(
+            outcome.report.clone(),
+            file,
+            &outcome.audited_files,
+        )?),
+        None => None,
+    };
+    let report = baselined.as_ref().unwrap_or(&outcome.report);
 
     let to_file = args.output.is_some();
     if !args.quiet || to_file {
         let render_options = RenderOptions {
             color: use_color(args.no_color, to_file),
         };
-        write_report(report, format, render_options, &outcome.sources, args.output.as_deref())?;
+        if args.statistics {
+            adoption::write_text(&adoption::statistics(report, format), args.output.as_deref())?;
+        } else {
+            write_report(report, format, render_options, &outcome.sources, args.output.as_deref())?;
+            adoption::write_baseline_section(report, format, args.output.as_deref())?;
+        }
     }
     if !missing.is_empty() {
         eprintln!("d2h: error: no such file or directory: {}", missing.join(", "));
