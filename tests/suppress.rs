@@ -207,7 +207,10 @@ impl Head {
 "#,
     )
     .unwrap();
-    let out = d2h(dir.path()).args(["audit", ".", "--format", "json"]).output().unwrap();
+    let out = d2h(dir.path())
+        .args(["audit", ".", "--format", "json"])
+        .output()
+        .unwrap();
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let sites: Vec<(u64, &str)> = report["findings"]
         .as_array()
