@@ -14,10 +14,22 @@ use crate::output::{use_color, write_report};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
+    /// Diagnostics with code frames and fix hints.
     Text,
+    /// One line per finding.
     Concise,
+    /// The d2h-report/1 schema.
     Json,
+    /// Summary table and migration plan.
     Markdown,
+    /// SARIF 2.1.0 (GitHub code scanning).
+    Sarif,
+    /// GitHub Actions annotations (workflow commands).
+    Github,
+    /// One JSON object per finding, per line.
+    JsonLines,
+    /// GitLab Code Quality report.
+    Gitlab,
 }
 
 impl From<FormatArg> for Format {
@@ -27,6 +39,10 @@ impl From<FormatArg> for Format {
             FormatArg::Concise => Format::Concise,
             FormatArg::Json => Format::Json,
             FormatArg::Markdown => Format::Markdown,
+            FormatArg::Sarif => Format::Sarif,
+            FormatArg::Github => Format::Github,
+            FormatArg::JsonLines => Format::JsonLines,
+            FormatArg::Gitlab => Format::Gitlab,
         }
     }
 }
