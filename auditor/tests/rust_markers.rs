@@ -25,3 +25,12 @@ fn tch_fixture() {
 fn burn_fixture() {
     check_markers(&rust_fixture("burn.rs"), Compare::Rules);
 }
+
+/// A small crate and a Python tool audited as one tree: hotness across
+/// modules (`crate::`, `super::`, `use`), contexts, and no guesses in files
+/// without tensors.
+#[test]
+fn project_fixture() {
+    let outcome = check_markers(&rust_fixture("project"), Compare::RulesAndSeverity);
+    assert_eq!(outcome.report.summary.files_scanned, 6);
+}

@@ -190,6 +190,10 @@ pub struct Libraries {
 }
 
 impl Libraries {
+    pub fn any(&self) -> bool {
+        self.candle || self.tch || self.burn || self.cudarc
+    }
+
     /// Only tch: `Tensor::` constructors create on the CPU unless given a device.
     pub fn tch_only(&self) -> bool {
         self.tch && !self.candle && !self.burn
@@ -273,6 +277,9 @@ pub struct Analyzer<'a> {
     /// Consts and statics of the file.
     pub consts: HashMap<String, Val>,
     pub libraries: Libraries,
+    /// The file uses a tensor library or names `Tensor`: name-based guesses
+    /// (`forward(..)` returns a tensor, `x.matmul(..)` is one) are made only then.
+    pub tensor_aware: bool,
     /// Inline modules around the code at hand (`tests`).
     pub mods: Vec<String>,
     pub impl_scope: Option<ImplScope>,
@@ -310,6 +317,7 @@ impl<'a> Analyzer<'a> {
             returns: HashMap::default(),
             consts: HashMap::default(),
             libraries: Libraries::default(),
+            tensor_aware: false,
             mods: Vec::new(),
             impl_scope: None,
             generics: Vec::new(),

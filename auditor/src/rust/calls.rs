@@ -62,7 +62,8 @@ impl Analyzer<'_> {
         if let Some(val) = self.transfer_method(m, &method, &recv, &args, site_loc) {
             return val;
         }
-        if contains(FORWARD_METHODS, &method) {
+        let runs_model = !m.args.is_empty() || recv.ty == Ty::Module;
+        if contains(FORWARD_METHODS, &method) && self.tensor_aware && runs_model {
             if !matches!(recv.ty, Ty::Tensor { .. } | Ty::HostTensor) || project_recv {
                 let target = self.method_target(&recv, &method);
                 self.record_call(target, call_loc, &args);
@@ -77,6 +78,12 @@ impl Analyzer<'_> {
         }
         match method.as_str() {
             "enumerate" if !project_recv => return Val::tuple(vec![Val::host(), elements(&recv)]),
+            "keys" | "into_keys" if recv.parts.as_ref().is_some_and(|p| p.len() == 2) => {
+                return recv.parts.as_ref().map_or_else(Val::unknown, |p| p[0].clone());
+            }
+            "into_values" if recv.parts.as_ref().is_some_and(|p| p.len() == 2) => {
+                return recv.parts.as_ref().map_or_else(Val::unknown, |p| p[1].clone());
+            }
             "zip" if !project_recv => {
                 let other = args.first().map_or_else(Val::unknown, elements);
                 return Val::tuple(vec![elements(&recv), other]);
@@ -84,8 +91,12 @@ impl Analyzer<'_> {
             _ => {}
         }
         if contains(apis::ELEMENT_METHODS, &method) && !project_recv {
-            if recv.parts.is_some() {
-                return recv;
+            if let Some(parts) = &recv.parts {
+                // A map is a (key, value) pair of kinds: `get` gives a value, `keys` a key.
+                return match (method.as_str(), parts.as_slice()) {
+                    ("get" | "get_mut" | "remove" | "values" | "values_mut", [_, value]) => value.clone(),
+                    _ => recv,
+                };
             }
             return match &recv.ty {
                 Ty::Tensor { .. } => Val::tensor(),
@@ -106,7 +117,7 @@ impl Analyzer<'_> {
             Ty::HostTensor => Val::host_tensor(),
             Ty::Host | Ty::HostSeq | Ty::CpuDevice if recv.of.is_none() => Val::host(),
             Ty::Unknown(_) if !project_recv => {
-                if contains(apis::TENSOR_METHODS, &method) {
+                if contains(apis::TENSOR_METHODS, &method) && self.tensor_aware {
                     return Val::tensor();
                 }
                 if contains(apis::STD_METHODS, &method) {
@@ -114,7 +125,7 @@ impl Analyzer<'_> {
                 }
                 let target = self.method_target(&recv, &method);
                 self.record_call(target.clone(), call_loc, &args);
-                if self.policy.is_model_name(&method) {
+                if self.policy.is_model_name(&method) && self.tensor_aware && !args.is_empty() {
                     return Val::tensor();
                 }
                 Val::ty(Ty::Unknown(Some(Origin::Return(target))))
@@ -386,7 +397,7 @@ impl Analyzer<'_> {
         if owner_str == "Tensor" && contains(apis::CREATION_FUNCTIONS, &last) {
             return self.created_tensor(&last, c, &args);
         }
-        if contains(FORWARD_METHODS, &last) {
+        if contains(FORWARD_METHODS, &last) && self.tensor_aware && !args.is_empty() {
             if let Some(target) = self.project_target(&resolved) {
                 self.record_call(target, call_loc, &args);
             }

@@ -679,10 +679,9 @@ impl<'ast> Visit<'ast> for ModelCallFinder<'_, '_> {
         match expr {
             syn::Expr::MethodCall(m) => {
                 let method = m.method.to_string();
-                if a.policy.hot_by_name(&method).is_some()
-                    || a.policy.is_model_name(&method)
-                    || a.rust.is_model_run_method(&method)
-                {
+                let runs =
+                    !m.args.is_empty() && (a.policy.is_model_name(&method) || a.rust.is_model_run_method(&method));
+                if a.policy.hot_by_name(&method).is_some() || runs {
                     let receiver = a.code(Loc::from_spans(first_span(&m.receiver), m.receiver.span()));
                     self.found = Some(format!("{receiver}.{method}"));
                     return;

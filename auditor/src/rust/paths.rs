@@ -116,6 +116,7 @@ impl Analyzer<'_> {
         self.libraries.tch |= text.contains("tch::");
         self.libraries.burn |= text.contains("burn::");
         self.libraries.cudarc |= text.contains("cudarc::");
+        self.tensor_aware = self.libraries.any() || text.contains("Tensor") || text.contains("CudaSlice");
     }
 
     fn note_library(&mut self, path: &UsePath) {

@@ -96,6 +96,15 @@ impl Analyzer<'_> {
                 .first()
                 .map_or_else(Val::unknown, |t| self.type_val_depth(t, depth + 1));
         }
+        if matches!(name.as_str(), "HashMap" | "BTreeMap" | "IndexMap" | "FxHashMap") && type_args.len() == 2 {
+            // Iterating a map gives (key, value) pairs.
+            let key = self.type_val_depth(type_args[0], depth + 1);
+            let value = self.type_val_depth(type_args[1], depth + 1);
+            if key.is_tensor() || value.is_tensor() || value.parts.is_some() {
+                return Val::tuple(vec![key, value]);
+            }
+            return Val::host();
+        }
         if contains(apis::COLLECTION_TYPES, &name) {
             return type_args
                 .last()
