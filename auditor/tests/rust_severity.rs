@@ -972,3 +972,32 @@ fn the_pipeline_crate_only_touches_the_host_through_its_gate() {
         dump(&report)
     );
 }
+
+#[test]
+fn example_mains_are_setup_until_their_frame_loop() {
+    let report = audit_sources(&[(
+        "examples/demo.rs",
+        &with_prelude(
+            r#"
+fn main() -> candle_core::Result<()> {
+    let device = Device::new_cuda(0)?;
+    let model = candle_nn::linear(4, 4, vb())?;
+    let probe = Tensor::zeros((1, 4), candle_core::DType::F32, &device)?;
+    println!("probe {}", probe);
+    loop {
+        let frame = next_frame(&device)?;
+        let out = model.forward(&frame)?;
+        let top = out.max_all()?.to_scalar::<f32>()?;
+    }
+}
+"#,
+        ),
+    )]);
+    expect(&report, "probe", Severity::Low, "in `main` before its loop (setup)");
+    expect(
+        &report,
+        "out.max_all()?.to_scalar::<f32>()",
+        Severity::Critical,
+        "in the body of a loop in `main` that calls `model.forward` (frame loop)",
+    );
+}
