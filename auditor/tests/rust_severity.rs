@@ -790,8 +790,26 @@ pub fn forward(x: &Tensor) -> Tensor {
     wait(x.device());
     x.clone()
 }
+
+pub struct Timed {
+    device: Device,
+    proj: candle_nn::Linear,
+}
+
+impl Timed {
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        self.device.synchronize().unwrap();
+        x.clone()
+    }
+
+    pub fn project(&self, x: &Tensor) -> Tensor {
+        self.proj.forward(x).unwrap()
+    }
+}
 "#,
     ));
+    // `self.proj` is a library layer: its `forward` is not the project's synchronising one.
+    expect_none(&report, "self.proj.forward(x)");
     expect(
         &report,
         "device.synchronize()",

@@ -58,13 +58,15 @@ impl Analyzer<'_> {
         let recv = self.expr_in_chain(&m.receiver, receiver_chain);
         let args = self.method_args(m, &method, &recv);
         let project_recv = recv.is_project_type();
+        // A library model (`candle_nn::Linear`): its methods are not project functions.
+        let library_model = recv.ty == Ty::Module && recv.of.is_none();
 
         if let Some(val) = self.transfer_method(m, &method, &recv, &args, site_loc) {
             return val;
         }
         let runs_model = !m.args.is_empty() || recv.ty == Ty::Module;
         if contains(FORWARD_METHODS, &method) && self.tensor_aware && runs_model {
-            if !matches!(recv.ty, Ty::Tensor { .. } | Ty::HostTensor) || project_recv {
+            if (!matches!(recv.ty, Ty::Tensor { .. } | Ty::HostTensor) || project_recv) && !library_model {
                 let target = self.method_target(&recv, &method);
                 self.record_call(target, call_loc, &args);
             }
@@ -130,6 +132,7 @@ impl Analyzer<'_> {
                 }
                 Val::ty(Ty::Unknown(Some(Origin::Return(target))))
             }
+            Ty::Module if library_model => Val::unknown(),
             _ => {
                 // A project type (or a model): a call-graph edge.
                 let target = self.method_target(&recv, &method);
@@ -252,7 +255,9 @@ impl Analyzer<'_> {
     /// A read of a tensor's data: reported for tensors and unknown values, not for host ones.
     fn copy_of(&mut self, rule: RuleId, loc: Loc, recv: &Val, note: Option<String>) -> Val {
         match &recv.ty {
-            Ty::Tensor { .. } | Ty::Unknown(_) => self.site(rule, loc, Certainty::Known, note),
+            Ty::Tensor { .. } => self.site(rule, loc, Certainty::Known, note),
+            // candle's names: an unknown receiver is a tensor where the file deals with tensors.
+            Ty::Unknown(_) if self.tensor_aware => self.site(rule, loc, Certainty::Known, note),
             _ => {}
         }
         Val::host()
