@@ -1019,3 +1019,22 @@ fn main() -> candle_core::Result<()> {
         "in the body of a loop in `main` that calls `model.forward` (frame loop)",
     );
 }
+
+#[test]
+fn cargo_target_directories_are_not_walked() {
+    let dir = tempdir();
+    let source = "use candle_core::Tensor;\npub fn forward(t: &Tensor) -> Vec<f32> { t.to_vec1::<f32>().unwrap() }\n";
+    write_tree(
+        dir.path(),
+        &[
+            ("src/lib.rs", source),
+            ("target/CACHEDIR.TAG", "Signature: 8a477f597d28d172789f06886806bc55\n"),
+            ("target/debug/build/x/out/generated.rs", source),
+            ("tools/target/keep.rs", source),
+        ],
+    );
+    let report = audit_dir(dir.path());
+    let files: Vec<&str> = report.findings.iter().map(|f| f.file.as_str()).collect();
+    assert_eq!(files, vec!["src/lib.rs", "tools/target/keep.rs"], "{}", dump(&report));
+    assert_eq!(report.summary.files_scanned, 2);
+}
