@@ -1038,3 +1038,38 @@ fn cargo_target_directories_are_not_walked() {
     assert_eq!(files, vec!["src/lib.rs", "tools/target/keep.rs"], "{}", dump(&report));
     assert_eq!(report.summary.files_scanned, 2);
 }
+
+#[test]
+fn impls_inside_functions_are_methods() {
+    let report = audit_source(&with_prelude(
+        r#"
+pub fn forward(x: &Tensor) -> Vec<f32> {
+    struct Local;
+    impl Local {
+        fn read(&self, t: &Tensor) -> Vec<f32> {
+            t.to_vec1::<f32>().unwrap()
+        }
+    }
+    fn helper(t: &Tensor) -> f32 {
+        t.to_scalar::<f32>().unwrap()
+    }
+    let _ = helper(x);
+    Local.read(x)
+}
+"#,
+    ));
+    let read = expect(
+        &report,
+        "t.to_vec1::<f32>()",
+        Severity::Critical,
+        "reached from `forward`",
+    );
+    assert_eq!(read.symbol, "Local::read");
+    let helper = expect(
+        &report,
+        "t.to_scalar::<f32>()",
+        Severity::Critical,
+        "reached from `forward`",
+    );
+    assert_eq!(helper.symbol, "forward::helper");
+}

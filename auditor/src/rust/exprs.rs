@@ -456,6 +456,10 @@ impl Analyzer<'_> {
         if p.path.segments.len() == 1 && last.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
             return Val::host();
         }
+        if p.path.segments.len() == 1 && self.structs.contains_key(&last) {
+            // A unit struct value (`Local`).
+            return self.named_type(&last);
+        }
         match self.resolve_path(&p.path) {
             Resolved::Library(_) => Val::host(),
             _ => Val::unknown(),

@@ -186,6 +186,7 @@ impl Analyzer<'_> {
                     ty: t.ident.to_string(),
                     trait_name: None,
                 });
+                let saved_function = self.context.function.take();
                 for trait_item in &t.items {
                     if let syn::TraitItem::Fn(f) = trait_item {
                         if let Some(block) = &f.default {
@@ -193,6 +194,7 @@ impl Analyzer<'_> {
                         }
                     }
                 }
+                self.context.function = saved_function;
                 self.impl_scope = saved;
             }
             syn::Item::Mod(m) => {
@@ -228,11 +230,14 @@ impl Analyzer<'_> {
         let saved = self.impl_scope.replace(ImplScope { ty, trait_name });
         let generics = self.generic_params(&item.generics);
         let saved_generics = std::mem::replace(&mut self.generics, generics);
+        // An impl inside a function body: its methods are methods, not nested functions.
+        let saved_function = self.context.function.take();
         for impl_item in &item.items {
             if let syn::ImplItem::Fn(f) = impl_item {
                 self.function(&f.attrs, &f.sig, &f.block);
             }
         }
+        self.context.function = saved_function;
         self.generics = saved_generics;
         self.impl_scope = saved;
     }
