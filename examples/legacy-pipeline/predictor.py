@@ -55,7 +55,7 @@ class MobileSamPredictor:
     def _transform_boxes(self, boxes: torch.Tensor) -> torch.Tensor:
         oh, ow = self.original_size
         nh, nw = self.input_size
-        scale = boxes.new_tensor([nw / ow, nh / oh, nw / ow, nh / oh])
+        scale = boxes.new_tensor([nw / ow, nh / oh, nw / ow, nh / oh])  # expect: D2H007 critical
         return boxes * scale
 
     def _upscale_masks(self, low_res_logits: torch.Tensor) -> torch.Tensor:

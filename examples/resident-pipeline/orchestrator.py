@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Tuple
 
+import numpy as np
 import torch
 
 from cpu_to_gpu import DeviceTransfer, setup_device
@@ -64,7 +65,9 @@ class Orchestrator:
         self.prev_features: Optional[torch.Tensor] = None
         self._debug_scores: Optional[torch.Tensor] = None
 
-        self.latency_history = torch.zeros(256, device=self.device)
+        # `elapsed_time` is already a host float: keep the history on the host, so recording
+        # it is not an upload (writing one element of a device tensor copies through the host).
+        self.latency_history = np.zeros(256, dtype=np.float32)
         self._latency_writes = 0
         self._latency_count = 0
         self._prev_events: Optional[Tuple[torch.cuda.Event, torch.cuda.Event]] = None
@@ -77,7 +80,7 @@ class Orchestrator:
         start_evt, end_evt = self._prev_events
         if not end_evt.query():
             return
-        capacity = self.latency_history.numel()
+        capacity = self.latency_history.size
         self.latency_history[self._latency_writes % capacity] = start_evt.elapsed_time(end_evt)
         self._latency_writes += 1
         self._latency_count = min(self._latency_writes, capacity)
@@ -141,7 +144,7 @@ class Orchestrator:
 
         # Host reads only when detailed logging is switched on.
         if self.enable_detailed_logging:
-            rolling_ms = self.latency_history[: max(self._latency_count, 1)].mean().item()  # expect: D2H002 low
+            rolling_ms = float(self.latency_history[: max(self._latency_count, 1)].mean())
             self.logger.debug("frame %d: rolling GPU latency %.2f ms", self.frame_idx, rolling_ms)
             self._debug_scores = det["scores"].detach().cpu()  # expect: D2H001 low
             self.logger.debug("track ids: %s", self.track_ids)  # expect: D2H005 low

@@ -55,7 +55,9 @@ class MobileSamPredictor:
     def _transform_boxes(self, boxes: torch.Tensor) -> torch.Tensor:
         oh, ow = self.original_size
         nh, nw = self.input_size
-        scale = boxes.new_tensor([nw / ow, nh / oh, nw / ow, nh / oh])
+        # Filled on the device (new_full, slice assignment): no host list is uploaded.
+        scale = boxes.new_full((4,), nw / ow)
+        scale[1::2] = nh / oh
         return boxes * scale
 
     def _upscale_masks(self, low_res_logits: torch.Tensor) -> torch.Tensor:

@@ -179,6 +179,11 @@ impl Analyzer<'_> {
                     _ => Ty::TENSOR,
                 };
             }
+            "new_tensor" if receiver.is_tensor() => {
+                let note = Some("`new_tensor` copies host data to the receiver's device".to_string());
+                self.site(RuleId::BlockingUpload, site_range, Certainty::Known, note);
+                return Ty::TENSOR;
+            }
             "cuda" => {
                 self.upload_by_move(call, &attr.value, &receiver);
                 return if receiver == Ty::Module { Ty::Module } else { Ty::TENSOR };

@@ -44,6 +44,9 @@ impl Analyzer<'_> {
                 let ty = self.expr(&assign.value);
                 for target in &assign.targets {
                     self.store_target(target);
+                    if let Expr::Subscript(subscript) = target {
+                        self.element_assignment(subscript, &ty);
+                    }
                     self.bind(target, &ty);
                     self.track_pinned(target, &assign.value);
                 }

@@ -56,6 +56,29 @@ impl Analyzer<'_> {
         }
     }
 
+    /// `t[i] = value` with integer indices only: writing one element of a device
+    /// tensor copies the value through the host (measured on an H100 with torch's
+    /// sync debug mode; slice assignments such as `t[:, 0] = 2.0` are fills and do not).
+    pub(super) fn element_assignment(&mut self, subscript: &ast::ExprSubscript, value: &Ty) {
+        let indices: Vec<&Expr> = match subscript.slice.as_ref() {
+            Expr::Tuple(tuple) => tuple.elts.iter().collect(),
+            other => vec![other],
+        };
+        let integer_only = indices.iter().all(|index| {
+            !matches!(index, Expr::Slice(_) | Expr::EllipsisLiteral(_) | Expr::NoneLiteral(_) | Expr::StringLiteral(_))
+                && matches!(self.quiet_expr(index), Ty::Host)
+        });
+        if !integer_only || !self.quiet_expr(&subscript.value).is_tensor() {
+            return;
+        }
+        let (rule, note) = if value.is_tensor() {
+            (RuleId::ScalarRead, "a device value assigned to one element by integer index is read on the host")
+        } else {
+            (RuleId::BlockingUpload, "a Python value assigned to one element by integer index is copied to the device")
+        };
+        self.site(rule, subscript.range(), Certainty::Known, Some(note.to_string()));
+    }
+
     /// Whether `expr` is pinned host memory: `.pin_memory()`, `pin_memory=True`, or a name bound to one.
     pub(super) fn is_pinned(&self, expr: &Expr) -> bool {
         match expr {
