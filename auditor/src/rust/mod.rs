@@ -125,10 +125,12 @@ fn shebang_len(text: &str) -> Option<usize> {
     Some(text.find('\n').unwrap_or(text.len()))
 }
 
-/// Where bracket nesting or a run of prefix operators first exceeds the limits
-/// (a cheap guard on raw bytes, strings and comments included, not a parser).
+/// Where bracket nesting, generic (`<`) nesting within a statement or a run
+/// of prefix operators first exceeds the limits (a cheap guard on raw bytes,
+/// strings and comments included, not a parser).
 fn nesting_exceeded(text: &str) -> Option<usize> {
     let mut depth = 0usize;
+    let mut angles = 0usize;
     let mut run = 0usize;
     for (offset, byte) in text.bytes().enumerate() {
         match byte {
@@ -138,9 +140,30 @@ fn nesting_exceeded(text: &str) -> Option<usize> {
                     return Some(offset);
                 }
                 run = 0;
+                if byte == b'{' {
+                    angles = 0;
+                }
             }
             b')' | b']' | b'}' => {
                 depth = depth.saturating_sub(1);
+                run = 0;
+                if byte == b'}' {
+                    angles = 0;
+                }
+            }
+            b'<' => {
+                angles += 1;
+                if angles > MAX_BRACKET_DEPTH {
+                    return Some(offset);
+                }
+                run = 0;
+            }
+            b'>' => {
+                angles = angles.saturating_sub(1);
+                run = 0;
+            }
+            b';' => {
+                angles = 0;
                 run = 0;
             }
             b'-' | b'!' | b'*' | b'&' => {
@@ -270,6 +293,9 @@ mod tests {
         assert_eq!((err.kind, err.line), (ErrorKind::TooDeep, 2));
         let chain = format!("fn f(t: &Tensor) {{\n    let x = t{};\n}}\n", ".abs()".repeat(3000));
         let err = analyze_big_stack("chain.rs", chain).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::TooDeep);
+        let generics = format!("type T = {}u8{};\n", "Vec<".repeat(5000), ">".repeat(5000));
+        let err = analyze_big_stack("generics.rs", generics).unwrap_err();
         assert_eq!(err.kind, ErrorKind::TooDeep);
         let fine = format!("fn f() {{ let x = {}1{}; }}\n", "(".repeat(150), ")".repeat(150));
         assert!(analyze_big_stack("fine.rs", fine).is_ok());
