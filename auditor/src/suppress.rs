@@ -92,7 +92,7 @@ pub fn parse_comment(text: &str) -> Vec<Directive> {
     for (i, &(offset, kind)) in starts.iter().enumerate() {
         let end = starts
             .get(i + 1)
-            .map_or(text.len(), |next| comment_start_before(text, next.0));
+            .map_or(text.len(), |next| comment_start_before(text, next.0, offset));
         let body = &text[offset..end];
         let directive = match kind {
             Syntax::D2h => parse_d2h(body, offset),
@@ -136,10 +136,12 @@ fn directive_starts(text: &str) -> Vec<(usize, Syntax)> {
     starts
 }
 
-/// The offset of the comment marker that introduces the directive at `offset`.
-fn comment_start_before(text: &str, offset: usize) -> usize {
+/// The offset of the comment marker that introduces the directive at `offset`,
+/// never before `floor` (the start of the previous directive's body).
+fn comment_start_before(text: &str, offset: usize, floor: usize) -> usize {
     let head = &text[..offset];
-    head.rfind('#').or_else(|| head.rfind("//")).unwrap_or(offset)
+    let marker = head.rfind('#').max(head.rfind("//"));
+    marker.unwrap_or(offset).clamp(floor, offset)
 }
 
 fn parse_d2h(body: &str, offset: usize) -> Option<Directive> {
@@ -289,7 +291,7 @@ impl FileSuppressions {
         for comment in comments {
             for directive in parse_comment(&comment.text) {
                 // The column of the comment marker that opens the directive.
-                let marker = comment_start_before(&comment.text, directive.offset);
+                let marker = comment_start_before(&comment.text, directive.offset, 0);
                 let column = comment.column + comment.text[..marker].chars().count() as u32;
                 let covers = match directive.scope {
                     Scope::File => Vec::new(),
@@ -525,6 +527,17 @@ pub fn rust_comments(text: &str) -> Vec<Comment> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn directives_quoted_in_a_doc_comment_do_not_panic() {
+        let text = "/// `# d2h: ignore[D2H002]` (or `// d2h: ignore[...]` in Rust) on a line";
+        let directives = parse_comment(text);
+        assert_eq!(directives.len(), 2);
+        assert!(directives.iter().all(|d| d.offset < text.len()));
+        for text in ["# d2h: ignore[D2H001] a # d2h: ignore[D2H002] b", "// noqa // d2h: ignore", "#//#//d2h:"] {
+            parse_comment(text);
+        }
+    }
+
     use super::*;
 
     fn one(text: &str) -> Directive {
