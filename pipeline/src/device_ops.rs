@@ -6,13 +6,14 @@
 //! `to_device(t.device())`: one upload per call, past the transfer gate. Its
 //! `cumsum` multiplies by a triangular matrix built from `Tensor::arange`,
 //! which candle fills on the host and uploads, again on every call. On a GPU
-//! each is a synchronous copy from pageable memory. The functions here compute
-//! the same values from device-made tensors only (`Tensor::full`, which fills
-//! on the device, and `Tensor::zeros`), and a test keeps the scalar forms and
-//! `cumsum` out of `pipeline/src`.
+//! each is a synchronous copy from pageable memory. `Tensor::arange` fills a
+//! host vector and uploads it too. The functions here compute the same values
+//! from device-made tensors only (`Tensor::full`, which fills on the device,
+//! `Tensor::zeros` and `Tensor::ones`), and a test keeps the scalar forms,
+//! `cumsum` and `arange` out of `pipeline/src`.
 
 use candle_core::op::CmpOp;
-use candle_core::{DType, Result, Tensor};
+use candle_core::{DType, Device, Result, Tensor};
 
 /// `t op value` elementwise (u8 0/1), with `value` filled on the device and
 /// converted to `t`'s dtype exactly as candle converts a host scalar.
@@ -80,10 +81,21 @@ pub fn cumsum_1d(x: &Tensor) -> Result<Tensor> {
     Ok(acc)
 }
 
+/// `[0, 1, …, n - 1]` as `dtype` on `device`, made there: a zero followed by
+/// the prefix sums of `n - 1` ones. Exact in integer dtypes, and in f32 up
+/// to 2^24.
+pub fn arange_on_device(n: usize, dtype: DType, device: &Device) -> Result<Tensor> {
+    let zero = Tensor::zeros(1, dtype, device)?;
+    match n {
+        0 => Tensor::zeros(0, dtype, device),
+        1 => Ok(zero),
+        _ => Tensor::cat(&[&zero, &cumsum_1d(&Tensor::ones(n - 1, dtype, device)?)?], 0),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::Device;
 
     #[test]
     fn comparisons_match_candles_scalar_forms() {
@@ -111,6 +123,26 @@ mod tests {
         );
         let finite = replace_non_finite(&t, 0.0).unwrap().to_vec1::<f32>().unwrap();
         assert_eq!(finite, vec![1.0, 0.0, 0.0, -2.0, 0.0]);
+    }
+
+    #[test]
+    fn arange_matches_candles() {
+        let dev = Device::Cpu;
+        for n in [0usize, 1, 2, 5, 16, 33, 640] {
+            let f = arange_on_device(n, DType::F32, &dev).unwrap();
+            assert_eq!(f.dtype(), DType::F32);
+            assert_eq!(
+                f.to_vec1::<f32>().unwrap(),
+                Tensor::arange(0f32, n as f32, &dev).unwrap().to_vec1::<f32>().unwrap()
+            );
+            let i = arange_on_device(n, DType::I64, &dev).unwrap();
+            assert_eq!(
+                i.to_vec1::<i64>().unwrap(),
+                Tensor::arange(0i64, n as i64, &dev).unwrap().to_vec1::<i64>().unwrap()
+            );
+            let u = arange_on_device(n, DType::U32, &dev).unwrap();
+            assert_eq!(u.to_vec1::<u32>().unwrap(), (0..n as u32).collect::<Vec<_>>());
+        }
     }
 
     #[test]

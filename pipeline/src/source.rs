@@ -21,7 +21,7 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 
-use crate::device_ops::le_const;
+use crate::device_ops::{arange_on_device, le_const};
 use crate::error::{PipelineError, Result};
 use crate::summary::TensorSummary;
 use crate::transfer::Gate;
@@ -114,7 +114,7 @@ impl SyntheticVideo {
         check_source_size("video size", size)?;
         let mut rng = SplitMix64::new(seed);
         let s = size as f64;
-        let coords = Tensor::arange(0u32, size as u32, device)?.to_dtype(DType::F32)?;
+        let coords = arange_on_device(size, DType::F32, device)?;
         let xs = coords
             .reshape((1, 1, 1, size))?
             .broadcast_as((1, 1, size, size))?

@@ -68,7 +68,7 @@ impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Store")
             .field("seed", &self.seed)
-            .field("file_tensors", &self.file.as_ref().map(HashMap::len))
+            .field("from_file", &self.file.is_some())
             .field("handed_out", &lock(&self.handed_out).len())
             .finish_non_exhaustive()
     }

@@ -26,7 +26,7 @@ use std::fmt;
 use candle_core::{DType, Device, Tensor};
 
 use crate::detector::Detections;
-use crate::device_ops::{cumsum_1d, le_const};
+use crate::device_ops::{arange_on_device, cumsum_1d, le_const};
 use crate::summary::TensorSummary;
 use crate::transfer::Gate;
 use crate::Result;
@@ -167,7 +167,7 @@ impl Tracker {
         Ok(Tracker {
             cfg,
             state: TrackState::empty(cfg.max_tracks, device)?,
-            slot_index: Tensor::arange(0i64, cfg.max_tracks as i64, device)?.unsqueeze(0)?,
+            slot_index: arange_on_device(cfg.max_tracks, DType::I64, device)?.unsqueeze(0)?,
             device: device.clone(),
         })
     }
