@@ -138,9 +138,18 @@ fn compare_reads_the_python_probe_reports() {
         root = dir.path().to_string_lossy(),
         out = runtime_path.to_string_lossy(),
     );
-    let status = std::process::Command::new("python3").args(["-c", &script]).status().expect("python3 runs");
+    let status = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .status()
+        .expect("python3 runs");
     assert!(status.success());
-    let out = d2h().arg("compare").arg(&static_path).arg(&runtime_path).args(["--format", "json"]).output().unwrap();
+    let out = d2h()
+        .arg("compare")
+        .arg(&static_path)
+        .arg(&runtime_path)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["confirmed"][0]["count"], 2);

@@ -533,7 +533,11 @@ mod tests {
         let directives = parse_comment(text);
         assert_eq!(directives.len(), 2);
         assert!(directives.iter().all(|d| d.offset < text.len()));
-        for text in ["# d2h: ignore[D2H001] a # d2h: ignore[D2H002] b", "// noqa // d2h: ignore", "#//#//d2h:"] {
+        for text in [
+            "# d2h: ignore[D2H001] a # d2h: ignore[D2H002] b",
+            "// noqa // d2h: ignore",
+            "#//#//d2h:",
+        ] {
             parse_comment(text);
         }
     }

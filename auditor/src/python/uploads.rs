@@ -65,16 +65,24 @@ impl Analyzer<'_> {
             other => vec![other],
         };
         let integer_only = indices.iter().all(|index| {
-            !matches!(index, Expr::Slice(_) | Expr::EllipsisLiteral(_) | Expr::NoneLiteral(_) | Expr::StringLiteral(_))
-                && matches!(self.quiet_expr(index), Ty::Host)
+            !matches!(
+                index,
+                Expr::Slice(_) | Expr::EllipsisLiteral(_) | Expr::NoneLiteral(_) | Expr::StringLiteral(_)
+            ) && matches!(self.quiet_expr(index), Ty::Host)
         });
         if !integer_only || !self.quiet_expr(&subscript.value).is_tensor() {
             return;
         }
         let (rule, note) = if value.is_tensor() {
-            (RuleId::ScalarRead, "a device value assigned to one element by integer index is read on the host")
+            (
+                RuleId::ScalarRead,
+                "a device value assigned to one element by integer index is read on the host",
+            )
         } else {
-            (RuleId::BlockingUpload, "a Python value assigned to one element by integer index is copied to the device")
+            (
+                RuleId::BlockingUpload,
+                "a Python value assigned to one element by integer index is copied to the device",
+            )
         };
         self.site(rule, subscript.range(), Certainty::Known, Some(note.to_string()));
     }
