@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 mod output;
+mod progress;
 
 #[global_allocator]
 static GLOBAL: d2h_pipeline::alloc::CountingAlloc<std::alloc::System> =

@@ -46,6 +46,15 @@ pub struct AuditOptions {
     /// Report only these files (of the walked `paths`, typically their project
     /// root): the others still give hot-path context. `None`: report all.
     pub report_only: Option<Vec<PathBuf>>,
+    /// Counters a caller may watch to show progress (the library never draws it).
+    pub progress: Option<Arc<Progress>>,
+}
+
+/// How far an audit is: files found, files analysed. Updated as the audit runs.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub total: std::sync::atomic::AtomicUsize,
+    pub done: std::sync::atomic::AtomicUsize,
 }
 
 /// A finished audit.
@@ -89,10 +98,21 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> Result<AuditOutcome, 
         .build()
         .map_err(|e| AuditError::Threads(e.to_string()))?;
 
+    if let Some(progress) = &options.progress {
+        progress
+            .total
+            .store(candidates.len(), std::sync::atomic::Ordering::Relaxed);
+    }
     let results: Vec<Result<model::FileFacts, FileError>> = pool.install(|| {
         candidates
             .par_iter()
-            .map(|c| analyze_file(c, &options.policy))
+            .map(|c| {
+                let result = analyze_file(c, &options.policy);
+                if let Some(progress) = &options.progress {
+                    progress.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                result
+            })
             .collect()
     });
     let mut facts = Vec::with_capacity(results.len());

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
@@ -220,13 +221,18 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
         .collect();
     let format: Format = args.format.into();
     let setup = adoption::Setup::new(&paths, args.config.as_deref())?;
+    let progress = Arc::new(d2h_auditor::Progress::default());
     let options = AuditOptions {
         threads: args.threads,
         keep_sources: format == Format::Text,
         languages: args.lang.iter().map(|l| Language::from(*l)).collect(),
+        progress: Some(Arc::clone(&progress)),
         ..setup.options()?
     };
-    let outcome = audit(&setup.paths, &options)?;
+    let bar = crate::progress::start(progress, crate::progress::wanted(args.quiet));
+    let outcome = audit(&setup.paths, &options);
+    drop(bar);
+    let outcome = outcome?;
     if let Some(file) = &args.write_baseline {
         adoption::write_baseline(&outcome.report, file)?;
         return Ok(ExitCode::SUCCESS);
