@@ -12,8 +12,12 @@
 //! ([`Context`]: a plain transfer, one under the detailed-logging guard, or an
 //! emergency fallback). On the CPU device the gate counts what would be a
 //! transfer on a GPU (an upload to the CPU device is still counted), so CI
-//! exercises the same logic. A test greps `pipeline/src` to make sure nothing
-//! outside this file calls those APIs.
+//! exercises the same logic. A test (`tests/no_forbidden_api.rs`) parses
+//! `pipeline/src` to make sure nothing outside this file calls those APIs,
+//! under any spelling, and nothing formats a tensor (candle's `Debug` and
+//! `Display` read its values; the pipeline's types print
+//! [`crate::summary::TensorSummary`] instead). The methods here share
+//! candle's names but not its arity, which is how that test tells them apart.
 //!
 //! Transfers under the logging guard can only be made through
 //! [`Gate::logging`], which returns `None` unless detailed logging is on: a

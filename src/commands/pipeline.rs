@@ -1,8 +1,15 @@
 //! `d2h pipeline run`: run the reference pipeline on a synthetic video (or an
 //! image), print latency, transfers per frame by rule and memory, and write
 //! the runtime report in the shared schema.
+//!
+//! `--frames` and `--size` are checked before anything is built or allocated
+//! ([`ArgError`], exit 2, naming the flag and the value). The frame source
+//! records its setup uploads in the pipeline's gate, so they are in the
+//! report. With `--log-detailed` the text output ends with a summary of the
+//! per-frame log the pipeline keeps (its last frames and a running aggregate).
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -65,10 +72,10 @@ pub struct RunArgs {
     /// Device to run on (`cuda` needs a build with the `cuda` feature).
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     pub device: DeviceArg,
-    /// Frames to process.
+    /// Frames to process (1 to 1000000).
     #[arg(long, default_value_t = 50)]
     pub frames: usize,
-    /// Frame side in pixels (a multiple of 16).
+    /// Frame side in pixels (a multiple of 16, from 16 to 4096).
     #[arg(long, default_value_t = 640)]
     pub size: usize,
     /// `resident` keeps the frame path on the device; `legacy` reproduces the
@@ -124,6 +131,67 @@ impl From<SeverityArg> for Severity {
     }
 }
 
+/// A command-line value out of the range the pipeline accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgError {
+    /// The flag, `--frames`.
+    pub flag: &'static str,
+    /// The value as given.
+    pub value: String,
+    /// What is accepted.
+    pub expected: String,
+}
+
+impl fmt::Display for ArgError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid value {} for {}: expected {}",
+            self.value, self.flag, self.expected
+        )
+    }
+}
+
+impl std::error::Error for ArgError {}
+
+/// Checks `--frames` and `--size` before anything is built.
+fn check_args(args: &RunArgs) -> Result<(), ArgError> {
+    if !(1..=d2h_pipeline::MAX_FRAMES).contains(&args.frames) {
+        return Err(ArgError {
+            flag: "--frames",
+            value: args.frames.to_string(),
+            expected: format!("a frame count from 1 to {}", d2h_pipeline::MAX_FRAMES),
+        });
+    }
+    if d2h_pipeline::check_size(args.size).is_err() {
+        return Err(ArgError {
+            flag: "--size",
+            value: args.size.to_string(),
+            expected: format!("a multiple of 16 from 16 to {}", d2h_pipeline::MAX_SIZE),
+        });
+    }
+    Ok(())
+}
+
+/// A range error of the library, named by the flag that set the value.
+fn flag_error(err: PipelineError) -> anyhow::Error {
+    match err {
+        PipelineError::OutOfRange { name, value, expected } => {
+            let flag = match name {
+                "frames" => "--frames",
+                "frame size" | "video size" | "image frame size" => "--size",
+                other => other,
+            };
+            anyhow::Error::new(ArgError {
+                flag,
+                value: value.to_string(),
+                expected,
+            })
+        }
+        other => anyhow::Error::new(other),
+    }
+}
+
 pub fn run(args: PipelineArgs) -> Result<ExitCode> {
     match args.command {
         PipelineCommand::Run(args) => run_pipeline(args),
@@ -154,9 +222,7 @@ fn config(args: &RunArgs) -> PipelineConfig {
 }
 
 fn run_pipeline(args: RunArgs) -> Result<ExitCode> {
-    if args.frames == 0 {
-        anyhow::bail!("--frames must be at least 1");
-    }
+    check_args(&args)?;
     let device = match args.device {
         DeviceArg::Cpu => DeviceKind::Cpu,
         DeviceArg::Cuda => DeviceKind::Cuda,
@@ -169,12 +235,18 @@ fn run_pipeline(args: RunArgs) -> Result<ExitCode> {
         other => anyhow::Error::new(other).context("cannot open the device"),
     })?;
     let cfg = config(&args);
-    let mut pipeline = Pipeline::new(cfg, &device).context("cannot build the pipeline")?;
+    let mut pipeline = Pipeline::new(cfg, &device)
+        .map_err(flag_error)
+        .context("cannot build the pipeline")?;
+    // The source's uploads (a video's background and colours, an image) are
+    // recorded in the pipeline's gate, in its setup phase: they are in the report.
+    let gate = pipeline.gate().clone();
     let mut source: Box<dyn FrameSource> = match &args.image {
-        Some(path) => Box::new(StillImage::open(path, args.size, &device)?),
-        None => Box::new(SyntheticVideo::new(args.size, 6, args.seed, &device)?),
+        Some(path) => Box::new(StillImage::open_with_gate(path, args.size, &device, &gate).map_err(flag_error)?),
+        None => Box::new(SyntheticVideo::with_gate(args.size, 6, args.seed, &device, &gate).map_err(flag_error)?),
     };
-    let outcome = d2h_pipeline::run(&mut pipeline, source.as_mut(), RunOptions::frames(args.frames))?;
+    let outcome =
+        d2h_pipeline::run(&mut pipeline, source.as_mut(), RunOptions::frames(args.frames)).map_err(flag_error)?;
 
     let root = workspace_root();
     let memory = outcome.memory(device.is_cpu());
@@ -242,6 +314,39 @@ fn human_bytes(bytes: f64) -> String {
     }
 }
 
+/// How many of the logged frames the text output lists one by one.
+const LOGGED_FRAMES_SHOWN: usize = 5;
+
+/// The detailed log, read from the pipeline: the aggregate of every logged
+/// frame and the last few entries.
+fn print_detailed_log(out: &mut impl Write, pipeline: &Pipeline) -> std::io::Result<()> {
+    let summary = pipeline.log_summary();
+    if summary.frames == 0 {
+        return writeln!(out, "detailed log: no frames logged");
+    }
+    writeln!(
+        out,
+        "detailed log: {} frames, {:.2} valid detections per frame ({} to {}), device-synced latency mean {:.2} ms, min {:.2} ms, max {:.2} ms",
+        summary.frames,
+        summary.mean_detections(),
+        summary.detections_min,
+        summary.detections_max,
+        summary.mean_latency_ms(),
+        summary.latency_min_ms,
+        summary.latency_max_ms
+    )?;
+    let recent = pipeline.recent_logs();
+    let skip = recent.len().saturating_sub(LOGGED_FRAMES_SHOWN);
+    for log in recent.skip(skip) {
+        writeln!(
+            out,
+            "  frame {:>4}: {} detections, {:.2} ms",
+            log.frame, log.detections, log.latency_ms
+        )?;
+    }
+    Ok(())
+}
+
 /// What the text report does not show: the run itself and the frame-phase
 /// transfers per frame by rule (latency and memory are in the report).
 fn print_summary(pipeline: &Pipeline, report: &Report, outcome: &RunOutcome) -> Result<()> {
@@ -288,7 +393,11 @@ fn print_summary(pipeline: &Pipeline, report: &Report, outcome: &RunOutcome) -> 
             out,
             "findings: {} critical, {} medium, {} low",
             report.summary.critical, report.summary.medium, report.summary.low
-        )
+        )?;
+        if cfg.log_detailed {
+            print_detailed_log(&mut out, pipeline)?;
+        }
+        Ok(())
     })();
     match result {
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
