@@ -26,6 +26,11 @@ fn tch_fixture() {
 }
 
 #[test]
+fn uploads_fixture() {
+    check_markers(&rust_fixture("uploads.rs"), Compare::RulesAndSeverity);
+}
+
+#[test]
 fn burn_fixture() {
     check_markers(&rust_fixture("burn.rs"), Compare::Rules);
 }
@@ -76,7 +81,7 @@ fn snapshots() {
     settings.set_snapshot_path("fixtures/rust/snapshots");
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| {
-        for name in ["candle", "cudarc", "tch", "burn", "project"] {
+        for name in ["candle", "cudarc", "tch", "burn", "uploads", "project"] {
             let rel = if name == "project" {
                 "tests/fixtures/rust/project".to_string()
             } else {

@@ -657,6 +657,31 @@ pub const CUDARC_DEVICE_RESULTS: &[&str] = &[
     "clone_dtod",
 ];
 
+/// Constructors that copy their (first) host-data argument to the device they are given.
+pub const COPYING_CREATIONS: &[&str] = &[
+    "new",
+    "from_vec",
+    "from_slice",
+    "from_iter",
+    "from_raw_buffer",
+    "from_data",
+    "from_floats",
+    "from_ints",
+    "from_bool",
+];
+
+/// cudarc: host-to-device copies (new and older APIs), with their argument
+/// counts and whether they return the new device buffer.
+pub const CUDARC_UPLOADS: &[(&str, usize, bool)] = &[
+    ("memcpy_htod", 2, false),
+    ("memcpy_stod", 1, true),
+    ("clone_htod", 1, true),
+    ("htod_copy", 1, true),
+    ("htod_copy_into", 2, false),
+    ("htod_sync_copy", 1, true),
+    ("htod_sync_copy_into", 2, false),
+];
+
 /// Scalar types: `f64::try_from(t)` reads a tch tensor's scalar.
 pub const SCALAR_TYPES: &[&str] = &[
     "f64", "f32", "i64", "i32", "i16", "i8", "u8", "u16", "u32", "u64", "bool", "usize", "isize", "f16", "bf16",

@@ -199,6 +199,9 @@ impl Analyzer<'_> {
             self.site(RuleId::ExplicitCopy, loc, Certainty::Known, None);
             return Some(Val::host());
         }
+        if let Some(val) = self.cudarc_upload(method, nargs, recv, call_loc(m)) {
+            return Some(val);
+        }
         if contains(apis::CUDARC_DEVICE_RESULTS, method) && !recv.is_tensor() {
             return Some(Val::tensor());
         }
@@ -220,7 +223,10 @@ impl Analyzer<'_> {
                 Ty::Module => recv.clone(),
                 // `to(Kind::Float)` on a host tensor stays on the host.
                 Ty::HostTensor if method == "to" && !mentions_device(&m.args[0]) => Val::host_tensor(),
-                _ => Val::tensor(),
+                _ => {
+                    self.upload_by_move(method, recv, call_loc(m));
+                    Val::tensor()
+                }
             });
         }
         if contains(apis::TCH_SCALAR_READS, method) && nargs <= 1 {
@@ -400,6 +406,7 @@ impl Analyzer<'_> {
             return first();
         }
         if owner_str == "Tensor" && contains(apis::CREATION_FUNCTIONS, &last) {
+            self.upload_by_creation(&last, c, &args, call_loc);
             return self.created_tensor(&last, c, &args);
         }
         if contains(FORWARD_METHODS, &last) && self.tensor_aware && !args.is_empty() {
@@ -472,6 +479,11 @@ impl Analyzer<'_> {
         }
         Val::tensor()
     }
+}
+
+/// A method call's own location, from its receiver to its closing parenthesis.
+fn call_loc(m: &syn::ExprMethodCall) -> Loc {
+    Loc::from_spans(first_span(&m.receiver), m.paren_token.span.close())
 }
 
 /// The elements of a collection or iterator value (a tuple iterator keeps its parts).

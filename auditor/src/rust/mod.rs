@@ -23,6 +23,7 @@ mod macros;
 mod paths;
 pub mod policy;
 mod types;
+mod uploads;
 
 use crate::model::FileFacts;
 use crate::policy::{is_test_path, Policy};
