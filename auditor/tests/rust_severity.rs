@@ -775,7 +775,15 @@ impl Stats {
     );
     expect_none(&report, "cpu.to_vec1");
     expect_none(&report, "dims");
-    assert_eq!(report.findings.len(), 1, "{}", dump(&report));
+    // The upload of the host tensor is its own rule (D2H007), not a read.
+    let upload = expect(
+        &report,
+        "cpu.to_device(&self.device)",
+        Severity::Medium,
+        "`to_device` of a host tensor uploads it synchronously",
+    );
+    assert_eq!(upload.rule, RuleId::BlockingUpload);
+    assert_eq!(report.findings.len(), 2, "{}", dump(&report));
 }
 
 #[test]
@@ -1072,4 +1080,88 @@ pub fn forward(x: &Tensor) -> Vec<f32> {
         "reached from `forward`",
     );
     assert_eq!(helper.symbol, "forward::helper");
+}
+
+/// Blocking uploads (D2H007) take their severity from the shared policy:
+/// critical in `forward` and in a frame loop, low in `new` and `load*`,
+/// medium elsewhere; creating on the device or on the CPU is no upload.
+#[test]
+fn uploads_follow_the_severity_policy() {
+    let report = audit_source(&with_prelude(
+        r#"
+use std::sync::Arc;
+use cudarc::driver::{CudaSlice, CudaStream};
+
+pub struct Head {
+    device: Device,
+    bias: Tensor,
+}
+
+impl Head {
+    pub fn new(device: Device, bias: &[f32]) -> candle_core::Result<Self> {
+        let bias = Tensor::new(bias, &device)?;
+        Ok(Head { device, bias })
+    }
+
+    pub fn load_anchors(&self, values: Vec<f32>) -> candle_core::Result<Tensor> {
+        let n = values.len();
+        Tensor::from_vec(values, (n,), &self.device)
+    }
+
+    pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let scale = Tensor::new(&[2f32], &self.device)?;
+        let host = Tensor::new(&[1f32], &Device::Cpu)?;
+        let on_device = host.to_device(x.device())?;
+        let zeros = Tensor::zeros((1,), candle_core::DType::F32, &self.device)?;
+        let cpu = Device::Cpu;
+        let local = Tensor::from_slice(&[3f32], (1,), &cpu)?;
+        let _ = (zeros, local);
+        x.broadcast_mul(&scale)?.broadcast_add(&on_device)?.broadcast_add(&self.bias)
+    }
+
+    pub fn helper(&self, values: &[f32]) -> candle_core::Result<Tensor> {
+        Tensor::from_slice(values, (values.len(),), &self.device)
+    }
+}
+
+pub fn stream_frames(head: &Head, stream: Arc<CudaStream>, frames: &[Vec<f32>], buf: &mut CudaSlice<f32>) {
+    for frame in frames {
+        stream.memcpy_htod(frame, buf).unwrap();
+        let x = Tensor::zeros((1,), candle_core::DType::F32, &head.device).unwrap();
+        let _ = head.forward(&x);
+    }
+}
+
+pub fn upload_once(stream: Arc<CudaStream>, weights: &[f32]) -> CudaSlice<f32> {
+    stream.clone_htod(weights).unwrap()
+}
+"#,
+    ));
+    let upload = |code: &str, severity: Severity, reason: &str| {
+        let finding = expect(&report, code, severity, reason);
+        assert_eq!(finding.rule, RuleId::BlockingUpload, "{code}");
+    };
+    upload("Tensor::new(bias, &device)", Severity::Low, "in `Head::new` (setup)");
+    upload(
+        "Tensor::from_vec(values, (n,), &self.device)",
+        Severity::Low,
+        "in `Head::load_anchors` (load/save)",
+    );
+    upload("Tensor::new(&[2f32], &self.device)", Severity::Critical, "hot root");
+    upload(
+        "host.to_device(x.device())",
+        Severity::Critical,
+        "`to_device` of a host tensor uploads it synchronously",
+    );
+    upload(
+        "Tensor::from_slice(values, (values.len(),), &self.device)",
+        Severity::Medium,
+        "not reached from a hot root",
+    );
+    upload("stream.memcpy_htod(frame, buf)", Severity::Critical, "(frame loop)");
+    upload("stream.clone_htod(weights)", Severity::Medium, "cudarc `clone_htod`");
+    expect_none(&report, "Tensor::zeros");
+    expect_none(&report, "&Device::Cpu");
+    expect_none(&report, "&cpu");
+    assert_eq!(report.findings.len(), 7, "findings:\n{}", dump(&report));
 }
