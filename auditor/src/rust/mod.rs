@@ -8,6 +8,11 @@
 //! tensor created on or moved to `Device::Cpu`, a `Vec`, a number) are never
 //! reported. What stays unknown carries its origin, for the project pass.
 //!
+//! Uploads (D2H007, [`uploads`]): constructors that copy host data to a
+//! device that is not the CPU (`Tensor::new(&v, &dev)`, `from_vec`,
+//! `from_data`), a host tensor moved to a device, and cudarc's
+//! host-to-device copies.
+//!
 //! Macros are token streams in syn: format macros (`println!`, `format!`,
 //! `write!`, `log::*!`, `tracing::*!`, `panic!`, `assert!`...) are parsed as
 //! comma-separated expressions, and their format strings for inline captures
