@@ -8,7 +8,7 @@
 //! tensor created on or moved to `Device::Cpu`, a `Vec`, a number) are never
 //! reported. What stays unknown carries its origin, for the project pass.
 //!
-//! Uploads (D2H007, [`uploads`]): constructors that copy host data to a
+//! Uploads (D2H007, `uploads.rs`): constructors that copy host data to a
 //! device that is not the CPU (`Tensor::new(&v, &dev)`, `from_vec`,
 //! `from_data`), a host tensor moved to a device, and cudarc's
 //! host-to-device copies.
