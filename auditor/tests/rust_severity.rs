@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::Path;
+use common::{audit_dir, audit_sources, dump, write_tree};
 
 use d2h_auditor::{audit, AuditOptions, Language};
 use d2h_reports::{Finding, Report};
@@ -15,49 +15,8 @@ fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("d2h-rust-severity").tempdir().unwrap()
 }
 
-fn write_tree(dir: &Path, files: &[(&str, &str)]) {
-    for (name, source) in files {
-        let path = dir.join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).unwrap();
-        }
-        std::fs::write(&path, source).unwrap();
-    }
-}
-
-fn audit_dir(dir: &Path) -> Report {
-    audit(&[dir.to_path_buf()], &AuditOptions::default()).unwrap().report
-}
-
-/// Writes `files` (name, source) into a fresh directory and audits it.
-fn audit_sources(files: &[(&str, &str)]) -> Report {
-    let dir = tempdir();
-    write_tree(dir.path(), files);
-    let report = audit_dir(dir.path());
-    assert!(report.errors.is_empty(), "file errors: {:#?}", report.errors);
-    report
-}
-
 fn audit_source(source: &str) -> Report {
     audit_sources(&[("src/model.rs", source)])
-}
-
-fn dump(report: &Report) -> String {
-    report
-        .findings
-        .iter()
-        .map(|f| {
-            format!(
-                "  {}:{}: {} {} `{}` ({})\n",
-                f.file,
-                f.line,
-                f.rule.code(),
-                f.severity,
-                f.code,
-                f.reason
-            )
-        })
-        .collect()
 }
 
 /// The one finding whose code is exactly `code`.

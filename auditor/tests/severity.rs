@@ -3,51 +3,15 @@
 //! the auditor gives for it. Plus precision tests: host-only code that must
 //! not be reported, and chains reported once.
 
-use std::path::Path;
+mod common;
 
-use d2h_auditor::{audit, AuditOptions};
+use common::{audit_sources, dump};
+
 use d2h_reports::{Finding, Report};
 use d2h_rules::{RuleId, Severity};
 
-/// Writes `files` (name, source) into a fresh directory and audits it.
-fn audit_sources(files: &[(&str, &str)]) -> Report {
-    let dir = tempfile::Builder::new().prefix("d2h-severity").tempdir().unwrap();
-    for (name, source) in files {
-        let path = dir.path().join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).unwrap();
-        }
-        std::fs::write(&path, source).unwrap();
-    }
-    let report = audit_dir(dir.path());
-    assert!(report.errors.is_empty(), "file errors: {:#?}", report.errors);
-    report
-}
-
-fn audit_dir(dir: &Path) -> Report {
-    audit(&[dir.to_path_buf()], &AuditOptions::default()).unwrap().report
-}
-
 fn audit_source(source: &str) -> Report {
     audit_sources(&[("model.py", source)])
-}
-
-fn dump(report: &Report) -> String {
-    report
-        .findings
-        .iter()
-        .map(|f| {
-            format!(
-                "  {}:{}: {} {} `{}` ({})\n",
-                f.file,
-                f.line,
-                f.rule.code(),
-                f.severity,
-                f.code,
-                f.reason
-            )
-        })
-        .collect()
 }
 
 /// The one finding whose code is exactly `code`.

@@ -355,3 +355,47 @@ pub fn marker_diff(path: &Path, compare: Compare) -> (AuditOutcome, Option<Strin
 pub fn findings_with_code<'r>(report: &'r Report, needle: &str) -> Vec<&'r Finding> {
     report.findings.iter().filter(|f| f.code.contains(needle)).collect()
 }
+
+/// Writes `files` (relative name, source) under `dir`.
+pub fn write_tree(dir: &Path, files: &[(&str, &str)]) {
+    for (name, source) in files {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, source).unwrap();
+    }
+}
+
+/// Audits a directory with the default options.
+pub fn audit_dir(dir: &Path) -> Report {
+    audit(&[dir.to_path_buf()], &AuditOptions::default()).unwrap().report
+}
+
+/// Writes `files` into a fresh temporary directory and audits it; no file may fail.
+pub fn audit_sources(files: &[(&str, &str)]) -> Report {
+    let dir = tempfile::Builder::new().prefix("d2h-test").tempdir().unwrap();
+    write_tree(dir.path(), files);
+    let report = audit_dir(dir.path());
+    assert!(report.errors.is_empty(), "file errors: {:#?}", report.errors);
+    report
+}
+
+/// One line per finding, for assertion messages.
+pub fn dump(report: &Report) -> String {
+    report
+        .findings
+        .iter()
+        .map(|f| {
+            format!(
+                "  {}:{}: {} {} `{}` ({})\n",
+                f.file,
+                f.line,
+                f.rule.code(),
+                f.severity,
+                f.code,
+                f.reason
+            )
+        })
+        .collect()
+}
