@@ -59,7 +59,7 @@ pub fn replace_nan(t: &Tensor, value: f64) -> Result<Tensor> {
 /// `t` with every NaN and ±∞ replaced by `value`, on the device (`t - t`
 /// is 0 exactly where `t` is finite).
 pub fn replace_non_finite(t: &Tensor, value: f64) -> Result<Tensor> {
-    let diff = (t - t)?;
+    let diff = t.broadcast_sub(t)?; // NaN where `t` is NaN or ±∞, else 0
     let finite = diff.broadcast_eq(&diff.zeros_like()?)?;
     let fill = device_scalar(t, value)?.broadcast_as(t.shape())?;
     finite.where_cond(t, &fill)

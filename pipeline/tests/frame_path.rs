@@ -385,7 +385,7 @@ fn bad_configurations_are_typed_errors() {
 #[cfg(not(feature = "cuda"))]
 #[test]
 fn cuda_without_the_feature_is_a_typed_error() {
-    assert!(!d2h_pipeline::CUDA_BUILT);
+    const { assert!(!d2h_pipeline::CUDA_BUILT) };
     let result = d2h_pipeline::DeviceKind::Cuda.open();
     assert!(matches!(result, Err(PipelineError::CudaNotBuilt)));
 }
@@ -393,7 +393,7 @@ fn cuda_without_the_feature_is_a_typed_error() {
 #[cfg(feature = "cuda")]
 #[test]
 fn cuda_with_the_feature_opens_a_device_or_reports_candles_error() {
-    assert!(d2h_pipeline::CUDA_BUILT);
+    const { assert!(d2h_pipeline::CUDA_BUILT) };
     match d2h_pipeline::DeviceKind::Cuda.open() {
         Ok(device) => assert!(device.is_cuda()),
         // No GPU on this machine: candle's own error, never "not built".

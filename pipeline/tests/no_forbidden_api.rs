@@ -434,7 +434,7 @@ impl<'c> Checker<'c> {
         }
         if segs.len() >= 2 {
             let pair = [segs[segs.len() - 2].as_str(), last.as_str()];
-            if QUALIFIED.iter().any(|q| *q == pair) {
+            if QUALIFIED.contains(&pair) {
                 self.offence(span, format!("transfer `{}`", segs.join("::")));
             }
             if pair[0] == "safetensors" && pair[1].starts_with("serialize") {
