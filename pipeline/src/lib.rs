@@ -17,6 +17,11 @@
 //!   allocations per phase and the live/peak tally; programs opt in.
 //! * [`Mode::Legacy`] reproduces the seed's pre-migration host copies so the
 //!   two modes can be compared on the same frames.
+//! * `Debug` of every type holding tensors prints their dtype, shape and
+//!   device ([`summary::TensorSummary`]), never their values (candle's
+//!   tensor `Debug` reads the device); sizes and frame counts are bounded
+//!   ([`MAX_SIZE`], [`MAX_FRAMES`]) with typed errors; non-finite scores are
+//!   cleaned on the device before the top-k.
 //!
 //! The library returns data and never prints; the `d2h pipeline run` command
 //! prints. Without the `cuda` feature it runs on candle's CPU device, where the
