@@ -28,7 +28,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Audit Python sources for device-to-host transfers and syncs.
+    /// Audit Python and Rust sources for device-to-host transfers and syncs.
     Audit(commands::audit::AuditArgs),
     /// Run the reference pipeline and report its runtime transfers.
     Pipeline(commands::pipeline::PipelineArgs),
