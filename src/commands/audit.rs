@@ -11,42 +11,8 @@ use d2h_reports::{Format, RenderOptions, Report};
 use d2h_rules::Severity;
 
 use super::adoption;
+use crate::args::{FormatArg, SeverityArg};
 use crate::output::{use_color, write_report};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    /// Diagnostics with code frames and fix hints.
-    Text,
-    /// One line per finding.
-    Concise,
-    /// The d2h-report/1 schema.
-    Json,
-    /// Summary table and migration plan.
-    Markdown,
-    /// SARIF 2.1.0 (GitHub code scanning).
-    Sarif,
-    /// GitHub Actions annotations (workflow commands).
-    Github,
-    /// One JSON object per finding, per line.
-    JsonLines,
-    /// GitLab Code Quality report.
-    Gitlab,
-}
-
-impl From<FormatArg> for Format {
-    fn from(arg: FormatArg) -> Format {
-        match arg {
-            FormatArg::Text => Format::Text,
-            FormatArg::Concise => Format::Concise,
-            FormatArg::Json => Format::Json,
-            FormatArg::Markdown => Format::Markdown,
-            FormatArg::Sarif => Format::Sarif,
-            FormatArg::Github => Format::Github,
-            FormatArg::JsonLines => Format::JsonLines,
-            FormatArg::Gitlab => Format::Gitlab,
-        }
-    }
-}
 
 /// A language `--lang` restricts the audit to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -62,23 +28,6 @@ impl From<LangArg> for Language {
         match arg {
             LangArg::Python => Language::Python,
             LangArg::Rust => Language::Rust,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SeverityArg {
-    Critical,
-    Medium,
-    Low,
-}
-
-impl From<SeverityArg> for Severity {
-    fn from(arg: SeverityArg) -> Severity {
-        match arg {
-            SeverityArg::Critical => Severity::Critical,
-            SeverityArg::Medium => Severity::Medium,
-            SeverityArg::Low => Severity::Low,
         }
     }
 }

@@ -23,9 +23,10 @@ use d2h_pipeline::{
     DeviceKind, FrameSource, Mode, Pipeline, PipelineConfig, PipelineError, RunOptions, RunOutcome, StillImage,
     SyntheticVideo, WeightSource,
 };
-use d2h_reports::{Format, RenderOptions, Report, SourceCache};
+use d2h_reports::{RenderOptions, Report, SourceCache};
 use d2h_rules::{RuleId, Severity};
 
+use crate::args::{FormatArg, SeverityArg};
 use crate::output::{use_color, write_report};
 
 #[derive(Debug, Args)]
@@ -50,21 +51,6 @@ pub enum DeviceArg {
 pub enum ModeArg {
     Resident,
     Legacy,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    Text,
-    Concise,
-    Json,
-    Markdown,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SeverityArg {
-    Critical,
-    Medium,
-    Low,
 }
 
 #[derive(Debug, Args)]
@@ -108,27 +94,6 @@ pub struct RunArgs {
     /// Never colour the output (NO_COLOR is honoured too).
     #[arg(long)]
     pub no_color: bool,
-}
-
-impl From<FormatArg> for Format {
-    fn from(arg: FormatArg) -> Format {
-        match arg {
-            FormatArg::Text => Format::Text,
-            FormatArg::Concise => Format::Concise,
-            FormatArg::Json => Format::Json,
-            FormatArg::Markdown => Format::Markdown,
-        }
-    }
-}
-
-impl From<SeverityArg> for Severity {
-    fn from(arg: SeverityArg) -> Severity {
-        match arg {
-            SeverityArg::Critical => Severity::Critical,
-            SeverityArg::Medium => Severity::Medium,
-            SeverityArg::Low => Severity::Low,
-        }
-    }
 }
 
 /// A command-line value out of the range the pipeline accepts.
