@@ -123,9 +123,11 @@ fn directive_starts(text: &str) -> Vec<(usize, Syntax)> {
             j += 1;
         }
         let rest = &text[j..];
-        if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case("d2h:") {
+        // Compare bytes: the text after a marker may start with any character.
+        let head = rest.as_bytes().get(..4);
+        if head.is_some_and(|h| h.eq_ignore_ascii_case(b"d2h:")) {
             starts.push((j, Syntax::D2h));
-        } else if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case("noqa") {
+        } else if head.is_some_and(|h| h.eq_ignore_ascii_case(b"noqa")) {
             let after = rest[4..].chars().next();
             if after.is_none_or(|c| c == ':' || c.is_whitespace()) {
                 starts.push((j, Syntax::Noqa));
@@ -527,6 +529,29 @@ pub fn rust_comments(text: &str) -> Vec<Comment> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn multibyte_text_after_a_marker_does_not_panic() {
+        // Seen in ultralytics: `# ── ONNX helpers ──`, `# RGB→BGR`.
+        for text in [
+            "# ── ONNX helpers ────",
+            "# RGB→BGR for cv2",
+            "#é",
+            "# d2h: ignore[D2H001] é→",
+            "// ── x",
+            "# noqaé",
+        ] {
+            parse_comment(text);
+        }
+        let mut text = String::from("# ");
+        for c in ['─', 'é', '→', '𝔸', 'a', ':'] {
+            for _ in 0..4 {
+                text.push(c);
+                parse_comment(&text);
+                parse_comment(&format!("{text} # d2h: ignore[D2H002] why"));
+            }
+        }
+    }
+
     #[test]
     fn directives_quoted_in_a_doc_comment_do_not_panic() {
         let text = "/// `# d2h: ignore[D2H002]` (or `// d2h: ignore[...]` in Rust) on a line";
