@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{audit_dir, audit_sources, dump, write_tree};
+use common::{audit_dir, audit_sources, dump, expect, write_tree};
 
 use d2h_auditor::{audit, AuditOptions, Language};
 use d2h_reports::{Finding, Report};
@@ -17,38 +17,6 @@ fn tempdir() -> tempfile::TempDir {
 
 fn audit_source(source: &str) -> Report {
     audit_sources(&[("src/model.rs", source)])
-}
-
-/// The one finding whose code is exactly `code`.
-fn only<'r>(report: &'r Report, code: &str) -> &'r Finding {
-    let found: Vec<&Finding> = report.findings.iter().filter(|f| f.code == code).collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "expected exactly one finding with code `{code}`, findings:\n{}",
-        dump(report)
-    );
-    found[0]
-}
-
-/// Asserts the one finding with `code` has `severity` and a reason containing `reason`.
-#[track_caller]
-fn expect(report: &Report, code: &str, severity: Severity, reason: &str) -> Finding {
-    let finding = only(report, code).clone();
-    assert_eq!(
-        finding.severity,
-        severity,
-        "`{code}`: wrong severity (reason: {}), findings:\n{}",
-        finding.reason,
-        dump(report)
-    );
-    assert!(
-        finding.reason.contains(reason),
-        "`{code}`: reason {:?} does not contain {:?}",
-        finding.reason,
-        reason
-    );
-    finding
 }
 
 #[track_caller]

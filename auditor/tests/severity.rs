@@ -5,45 +5,13 @@
 
 mod common;
 
-use common::{audit_sources, dump};
+use common::{audit_sources, dump, expect};
 
-use d2h_reports::{Finding, Report};
+use d2h_reports::Report;
 use d2h_rules::{RuleId, Severity};
 
 fn audit_source(source: &str) -> Report {
     audit_sources(&[("model.py", source)])
-}
-
-/// The one finding whose code is exactly `code`.
-fn only<'r>(report: &'r Report, code: &str) -> &'r Finding {
-    let found: Vec<&Finding> = report.findings.iter().filter(|f| f.code == code).collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "expected exactly one finding with code `{code}`, findings:\n{}",
-        dump(report)
-    );
-    found[0]
-}
-
-/// Asserts the one finding with `code` has `severity` and a reason containing `reason`.
-#[track_caller]
-fn expect(report: &Report, code: &str, severity: Severity, reason: &str) -> Finding {
-    let finding = only(report, code).clone();
-    assert_eq!(
-        finding.severity,
-        severity,
-        "`{code}`: wrong severity (reason: {}), findings:\n{}",
-        finding.reason,
-        dump(report)
-    );
-    assert!(
-        finding.reason.contains(reason),
-        "`{code}`: reason {:?} does not contain {:?}",
-        finding.reason,
-        reason
-    );
-    finding
 }
 
 #[track_caller]

@@ -86,38 +86,25 @@ fn parse_comment(comment: &str) -> Result<Option<Vec<RuleAndSeverity>>, String> 
     Ok(Some(out))
 }
 
-/// The markers of a source text, in line order.
+/// The markers of a source text, in line order (`#` comments).
 pub fn parse_markers(text: &str) -> Vec<Marker> {
-    let mut markers = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        let line_no = u32::try_from(index + 1).unwrap();
-        // The marker is the last comment on the line: try each `#` from the right.
-        for (pos, _) in line.rmatch_indices('#') {
-            match parse_comment(&line[pos + 1..]) {
-                Ok(Some(found)) => {
-                    markers.extend(found.into_iter().map(|(rule, severity)| Marker {
-                        line: line_no,
-                        rule,
-                        severity,
-                    }));
-                    break;
-                }
-                Ok(None) => continue,
-                Err(message) => panic!("line {line_no}: {message}"),
-            }
-        }
-    }
-    markers
+    parse_markers_after(text, "#")
 }
 
 /// The markers of a Rust source text: the same forms in `//` comments
 /// (`// D2H001`, `// D2H001 critical`, `// expect: D2H004 low`).
 pub fn parse_rust_markers(text: &str) -> Vec<Marker> {
+    parse_markers_after(text, "//")
+}
+
+/// The markers in comments opened by `comment`: the last such comment on a line that
+/// parses as a marker (tried from the right).
+fn parse_markers_after(text: &str, comment: &str) -> Vec<Marker> {
     let mut markers = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let line_no = u32::try_from(index + 1).unwrap();
-        for (pos, _) in line.rmatch_indices("//") {
-            match parse_comment(&line[pos + 2..]) {
+        for (pos, _) in line.rmatch_indices(comment) {
+            match parse_comment(&line[pos + comment.len()..]) {
                 Ok(Some(found)) => {
                     markers.extend(found.into_iter().map(|(rule, severity)| Marker {
                         line: line_no,
@@ -398,4 +385,36 @@ pub fn dump(report: &Report) -> String {
             )
         })
         .collect()
+}
+
+/// The one finding whose code is exactly `code`.
+pub fn only<'r>(report: &'r Report, code: &str) -> &'r Finding {
+    let found: Vec<&Finding> = report.findings.iter().filter(|f| f.code == code).collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "expected exactly one finding with code `{code}`, findings:\n{}",
+        dump(report)
+    );
+    found[0]
+}
+
+/// Asserts the one finding with `code` has `severity` and a reason containing `reason`.
+#[track_caller]
+pub fn expect(report: &Report, code: &str, severity: d2h_rules::Severity, reason: &str) -> Finding {
+    let finding = only(report, code).clone();
+    assert_eq!(
+        finding.severity,
+        severity,
+        "`{code}`: wrong severity (reason: {}), findings:\n{}",
+        finding.reason,
+        dump(report)
+    );
+    assert!(
+        finding.reason.contains(reason),
+        "`{code}`: reason {:?} does not contain {:?}",
+        finding.reason,
+        reason
+    );
+    finding
 }
