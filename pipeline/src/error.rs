@@ -33,6 +33,9 @@ pub enum PipelineError {
     /// `--device cuda` in a build without the `cuda` feature.
     #[error("this build has no CUDA support (rebuild with the `cuda` feature)")]
     CudaNotBuilt,
+    /// The driver-level probe (CUPTI) could not start or read its records.
+    #[error("driver probe: {0}")]
+    Driver(String),
     /// A weights file that cannot be used.
     #[error("weights {path}: {message}")]
     Weights { path: String, message: String },

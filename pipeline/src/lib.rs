@@ -31,6 +31,7 @@ pub mod alloc;
 pub mod config;
 pub mod detector;
 pub mod device_ops;
+pub mod driver;
 mod error;
 pub mod matcher;
 pub mod modes;

@@ -18,7 +18,15 @@ const WARMUP: usize = 20;
 fn steady(cfg: PipelineConfig, frames: usize) -> (Pipeline, RunOutcome) {
     let mut pipeline = Pipeline::new(cfg, &Device::Cpu).unwrap();
     let mut video = SyntheticVideo::new(64, 4, 5, &Device::Cpu).unwrap();
-    let outcome = run(&mut pipeline, &mut video, RunOptions { frames, warmup: WARMUP }).unwrap();
+    let outcome = run(
+        &mut pipeline,
+        &mut video,
+        RunOptions {
+            warmup: WARMUP,
+            ..RunOptions::frames(frames)
+        },
+    )
+    .unwrap();
     (pipeline, outcome)
 }
 

@@ -3,9 +3,10 @@
 //! that runs it on the pipeline's device.
 //!
 //! The op's CPU kernel works on the cost matrix's storage in place, like a
-//! device kernel would: no host copy, nothing through the transfer gate. It
-//! has no CUDA kernel yet (that is the GPU issue); on a device without one the
-//! op fails and the tracker takes its emergency fallback.
+//! device kernel would: no host copy, nothing through the transfer gate. With
+//! the `cuda` feature the op has a CUDA kernel (`lsa.cu`, compiled by NVRTC on
+//! first use); on a device without a kernel the op fails and the tracker takes
+//! its emergency fallback.
 //!
 //! Semantics (those of `scipy.optimize.linear_sum_assignment`): with `R` rows
 //! and `C` columns, `min(R, C)` pairs are assigned, minimising the total cost.
@@ -120,12 +121,31 @@ pub fn assignment_cost(cost: &[f32], cols: usize, assignment: &[Option<usize>]) 
         .sum()
 }
 
-/// `(R, C)` f32 cost → `(R,)` i64: each row's column, or -1 when the row is
-/// unassigned or only got a forbidden pair.
+/// `(R, C)` f32 cost → `(R,)` i64, or a batch `(B, R, C)` → `(B, R)`: each
+/// row's column, or -1 when the row is unassigned or only got a forbidden pair.
+///
+/// On the CPU each problem is [`solve`]d in place on the storage; on CUDA
+/// (feature `cuda`) the batch is one launch of the kernel in `lsa.cu`, one
+/// thread block per problem, on candle's stream (see [`super::lsa_cuda`]).
 #[derive(Debug, Clone, Copy)]
 pub struct AssignOp {
     /// Costs at or above this are forbidden pairs.
     pub forbidden: f32,
+}
+
+/// `(batch, rows, cols)` of a rank-2 or rank-3 cost tensor.
+pub(crate) fn problem_dims(shape: &Shape) -> candle_core::Result<(usize, usize, usize)> {
+    match shape.dims() {
+        &[rows, cols] => Ok((1, rows, cols)),
+        &[batch, rows, cols] => Ok((batch, rows, cols)),
+        _ => candle_core::bail!("linear-assignment expects an (R, C) or (B, R, C) cost tensor, got {shape:?}"),
+    }
+}
+
+/// The output shape for a cost tensor of `shape`: the cost's dims without the last.
+pub(crate) fn output_shape(shape: &Shape) -> Shape {
+    let dims = shape.dims();
+    Shape::from(&dims[..dims.len() - 1])
 }
 
 impl CustomOp1 for AssignOp {
@@ -134,23 +154,32 @@ impl CustomOp1 for AssignOp {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (rows, cols) = layout.shape().dims2()?;
+        let (batch, rows, cols) = problem_dims(layout.shape())?;
         let CpuStorage::F32(data) = storage else {
             candle_core::bail!("linear-assignment expects an f32 cost matrix")
         };
         let Some((start, end)) = layout.contiguous_offsets() else {
             candle_core::bail!("linear-assignment expects a contiguous cost matrix")
         };
-        let cost = &data[start..end];
-        let assignment = solve(cost, rows, cols);
-        let out: Vec<i64> = assignment
-            .iter()
-            .enumerate()
-            .map(|(r, c)| match c {
+        let data = &data[start..end];
+        let mut out = Vec::with_capacity(batch * rows);
+        for b in 0..batch {
+            let cost = &data[b * rows * cols..(b + 1) * rows * cols];
+            let assignment = solve(cost, rows, cols);
+            out.extend(assignment.iter().enumerate().map(|(r, c)| match c {
                 Some(c) if cost[r * cols + c] < self.forbidden => *c as i64,
                 _ => -1,
-            })
-            .collect();
-        Ok((CpuStorage::I64(out), Shape::from(rows)))
+            }));
+        }
+        Ok((CpuStorage::I64(out), output_shape(layout.shape())))
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        storage: &candle_core::CudaStorage,
+        layout: &Layout,
+    ) -> candle_core::Result<(candle_core::CudaStorage, Shape)> {
+        super::lsa_cuda::assign(storage, layout, self.forbidden)
     }
 }

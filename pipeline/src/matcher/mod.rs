@@ -7,8 +7,8 @@
 //! candle ops over fixed-size tensors; the assignment itself is the exact
 //! [`lsa::AssignOp`]. Nothing reads the device from the host.
 //!
-//! When the device has no kernel for the assignment (CUDA, until the GPU
-//! issue) or the fallback is forced, [`Tracker::update`] takes an emergency
+//! When the device has no kernel for the assignment (Metal) or the fallback
+//! is forced, [`Tracker::update`] takes an emergency
 //! fallback: the cost matrix is copied to the host through the gate's
 //! fallback reader, solved there, and the assignment uploaded through the same
 //! reader. It is counted and warned about. Any other error of the device op
@@ -19,6 +19,8 @@
 
 pub mod cost;
 pub mod lsa;
+#[cfg(feature = "cuda")]
+pub mod lsa_cuda;
 pub mod reference;
 
 use std::fmt;

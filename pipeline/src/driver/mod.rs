@@ -1,0 +1,298 @@
+//! Driver-level transfer counts: what the CUDA driver saw, to hold against
+//! what the [`crate::transfer`] gate recorded.
+//!
+//! The gate counts the transfers the pipeline routes through it; this module
+//! proves nothing escapes it. With the `cuda` feature, [`DriverProbe`]
+//! subscribes to CUPTI (the profiling interface of the CUDA driver):
+//!
+//! * its callback API sees every driver and runtime API call on the calling
+//!   thread as it is made, so counts taken before and after `process_frame`
+//!   are that frame's exactly: device-to-host and host-to-device copies by
+//!   API name, host-blocking synchronisations (`cuStreamSynchronize`,
+//!   `cuCtxSynchronize`, `cuEventSynchronize` and their runtime twins), and
+//!   copies whose direction the name does not tell;
+//! * its activity API records every memcpy the device executed (with its
+//!   direction and size, whatever API issued it) and every kernel (with its
+//!   start and end on the GPU clock). Records carry the correlation id of the
+//!   API call that issued them; ids grow monotonically, so a frame's records
+//!   are those whose id falls in the frame's window of ids ([`FrameWindow`]).
+//!
+//! Name classification ([`classify`]) and the windowing of activity records
+//! ([`ActivityLog::window`]) are plain Rust, tested on the CPU; only the FFI
+//! (`cupti.rs`) needs a GPU.
+
+#[cfg(feature = "cuda")]
+mod cupti;
+
+#[cfg(feature = "cuda")]
+pub use cupti::DriverProbe;
+
+/// What a driver or runtime API call does, as far as transfers go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiClass {
+    /// A device-to-host copy (`cuMemcpyDtoH*`).
+    DeviceToHost,
+    /// A host-to-device copy (`cuMemcpyHtoD*`).
+    HostToDevice,
+    /// A copy whose direction the name does not tell (`cuMemcpy`,
+    /// `cuMemcpyAsync`, `cuMemcpy2D*`, `cudaMemcpy*`, ...).
+    OtherCopy,
+    /// A call that blocks the host until the device catches up.
+    Synchronize,
+    /// Anything else (launches, allocations, device-to-device copies, ...).
+    Other,
+}
+
+/// Classifies a CUDA driver (`cu*`) or runtime (`cuda*`) API function by name.
+pub fn classify(function: &str) -> ApiClass {
+    const SYNCS: &[&str] = &[
+        "cuStreamSynchronize",
+        "cuCtxSynchronize",
+        "cuCtxSynchronize_v2",
+        "cuEventSynchronize",
+        "cudaStreamSynchronize",
+        "cudaDeviceSynchronize",
+        "cudaEventSynchronize",
+        "cudaThreadSynchronize",
+    ];
+    if SYNCS.contains(&function) {
+        return ApiClass::Synchronize;
+    }
+    if let Some(rest) = function.strip_prefix("cuMemcpy") {
+        return if rest.starts_with("DtoH") || rest.starts_with("AtoH") {
+            ApiClass::DeviceToHost
+        } else if rest.starts_with("HtoD") || rest.starts_with("HtoA") {
+            ApiClass::HostToDevice
+        } else if rest.starts_with("DtoD")
+            || rest.starts_with("DtoA")
+            || rest.starts_with("AtoD")
+            || rest.starts_with("AtoA")
+        {
+            ApiClass::Other
+        } else {
+            ApiClass::OtherCopy
+        };
+    }
+    if function.starts_with("cudaMemcpy") {
+        return ApiClass::OtherCopy;
+    }
+    ApiClass::Other
+}
+
+/// Whether a `cuMemcpyDtoH*`/`cuMemcpyHtoD*` function's parameter struct
+/// starts with `(pointer, pointer, size_t ByteCount, ...)`, so its byte count
+/// can be read at offset 16 (the 1-D copies; the 2-D/3-D and array ones differ).
+pub fn has_linear_byte_count(function: &str) -> bool {
+    matches!(
+        function,
+        "cuMemcpyDtoH_v2" | "cuMemcpyDtoHAsync_v2" | "cuMemcpyHtoD_v2" | "cuMemcpyHtoDAsync_v2"
+    )
+}
+
+/// Counts of API calls by class, as seen by the callback API so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApiCounts {
+    pub dtoh_calls: u64,
+    pub dtoh_bytes: u64,
+    pub htod_calls: u64,
+    pub htod_bytes: u64,
+    pub other_copies: u64,
+    pub syncs: u64,
+    /// The highest correlation id handed out so far.
+    pub correlation: u32,
+}
+
+impl ApiCounts {
+    /// The calls made between `earlier` and `self`.
+    pub fn since(&self, earlier: &ApiCounts) -> ApiCounts {
+        ApiCounts {
+            dtoh_calls: self.dtoh_calls - earlier.dtoh_calls,
+            dtoh_bytes: self.dtoh_bytes - earlier.dtoh_bytes,
+            htod_calls: self.htod_calls - earlier.htod_calls,
+            htod_bytes: self.htod_bytes - earlier.htod_bytes,
+            other_copies: self.other_copies - earlier.other_copies,
+            syncs: self.syncs - earlier.syncs,
+            correlation: self.correlation,
+        }
+    }
+}
+
+/// The correlation ids of the API calls made during one frame: `(first, last]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FrameWindow {
+    pub after: u32,
+    pub through: u32,
+}
+
+impl FrameWindow {
+    fn contains(&self, id: u32) -> bool {
+        id > self.after && id <= self.through
+    }
+}
+
+/// The direction of a copy the device executed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyKind {
+    DeviceToHost,
+    HostToDevice,
+    Other,
+}
+
+/// One activity record, reduced to what the counts need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    Copy {
+        correlation: u32,
+        kind: CopyKind,
+        bytes: u64,
+    },
+    Kernel {
+        correlation: u32,
+        start_ns: u64,
+        end_ns: u64,
+    },
+}
+
+/// Every activity record of a run, after the final flush.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActivityLog {
+    pub records: Vec<Activity>,
+}
+
+/// What the device executed for one frame's API calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct WindowStats {
+    pub dtoh_copies: u64,
+    pub dtoh_bytes: u64,
+    pub htod_copies: u64,
+    pub htod_bytes: u64,
+    pub kernels: u64,
+    /// Sum of kernel durations on the GPU clock.
+    pub kernel_ns: u64,
+}
+
+impl ActivityLog {
+    /// The records issued by the API calls of `window`.
+    pub fn window(&self, window: FrameWindow) -> WindowStats {
+        let mut stats = WindowStats::default();
+        for record in &self.records {
+            match *record {
+                Activity::Copy {
+                    correlation,
+                    kind,
+                    bytes,
+                } if window.contains(correlation) => match kind {
+                    CopyKind::DeviceToHost => {
+                        stats.dtoh_copies += 1;
+                        stats.dtoh_bytes += bytes;
+                    }
+                    CopyKind::HostToDevice => {
+                        stats.htod_copies += 1;
+                        stats.htod_bytes += bytes;
+                    }
+                    CopyKind::Other => {}
+                },
+                Activity::Kernel {
+                    correlation,
+                    start_ns,
+                    end_ns,
+                } if window.contains(correlation) => {
+                    stats.kernels += 1;
+                    stats.kernel_ns += end_ns.saturating_sub(start_ns);
+                }
+                _ => {}
+            }
+        }
+        stats
+    }
+}
+
+/// One frame as the driver saw it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FrameDriverCounts {
+    /// API calls made by the frame (callback API).
+    pub api: ApiCounts,
+    /// What the device executed for them (activity API).
+    pub executed: WindowStats,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_classify_by_direction() {
+        assert_eq!(classify("cuMemcpyDtoHAsync_v2"), ApiClass::DeviceToHost);
+        assert_eq!(classify("cuMemcpyDtoH_v2"), ApiClass::DeviceToHost);
+        assert_eq!(classify("cuMemcpyAtoH_v2"), ApiClass::DeviceToHost);
+        assert_eq!(classify("cuMemcpyHtoDAsync_v2"), ApiClass::HostToDevice);
+        assert_eq!(classify("cuMemcpyDtoDAsync_v2"), ApiClass::Other);
+        assert_eq!(classify("cuMemcpyAsync"), ApiClass::OtherCopy);
+        assert_eq!(classify("cuMemcpy2DAsync_v2"), ApiClass::OtherCopy);
+        assert_eq!(classify("cudaMemcpyAsync"), ApiClass::OtherCopy);
+        assert_eq!(classify("cuStreamSynchronize"), ApiClass::Synchronize);
+        assert_eq!(classify("cudaDeviceSynchronize"), ApiClass::Synchronize);
+        assert_eq!(classify("cuStreamWaitEvent"), ApiClass::Other);
+        assert_eq!(classify("cuLaunchKernel"), ApiClass::Other);
+        assert!(has_linear_byte_count("cuMemcpyDtoHAsync_v2"));
+        assert!(!has_linear_byte_count("cuMemcpy2DAsync_v2"));
+    }
+
+    #[test]
+    fn a_window_takes_the_records_of_its_calls_only() {
+        let log = ActivityLog {
+            records: vec![
+                Activity::Kernel {
+                    correlation: 10,
+                    start_ns: 100,
+                    end_ns: 150,
+                },
+                Activity::Copy {
+                    correlation: 11,
+                    kind: CopyKind::DeviceToHost,
+                    bytes: 64,
+                },
+                Activity::Kernel {
+                    correlation: 12,
+                    start_ns: 200,
+                    end_ns: 230,
+                },
+                Activity::Copy {
+                    correlation: 13,
+                    kind: CopyKind::HostToDevice,
+                    bytes: 8,
+                },
+                Activity::Kernel {
+                    correlation: 20,
+                    start_ns: 400,
+                    end_ns: 900,
+                },
+            ],
+        };
+        let frame = log.window(FrameWindow { after: 10, through: 13 });
+        assert_eq!(frame.kernels, 1);
+        assert_eq!(frame.kernel_ns, 30);
+        assert_eq!((frame.dtoh_copies, frame.dtoh_bytes), (1, 64));
+        assert_eq!((frame.htod_copies, frame.htod_bytes), (1, 8));
+        let next = log.window(FrameWindow { after: 13, through: 20 });
+        assert_eq!((next.kernels, next.kernel_ns, next.dtoh_copies), (1, 500, 0));
+    }
+
+    #[test]
+    fn api_counts_subtract_to_a_frame() {
+        let before = ApiCounts {
+            dtoh_calls: 2,
+            syncs: 3,
+            correlation: 40,
+            ..ApiCounts::default()
+        };
+        let after = ApiCounts {
+            dtoh_calls: 5,
+            syncs: 3,
+            correlation: 90,
+            ..ApiCounts::default()
+        };
+        let frame = after.since(&before);
+        assert_eq!((frame.dtoh_calls, frame.syncs, frame.correlation), (3, 0, 90));
+    }
+}

@@ -1,0 +1,113 @@
+//! The CUDA kernel of [`super::AssignOp`] (feature `cuda`): `lsa.cu`,
+//! compiled once per process with NVRTC, loaded once per device into candle's
+//! custom-module cache, and launched on candle's stream with one thread block
+//! per problem of the batch. The cost tensor is read where it lies and the
+//! `(B, R)` i64 result is a new device buffer: no host copy, no host sync.
+
+use std::sync::OnceLock;
+
+use candle_core::cuda_backend::cudarc::driver::{LaunchConfig, PushKernelArg};
+use candle_core::cuda_backend::cudarc::nvrtc;
+use candle_core::cuda_backend::WrapErr;
+use candle_core::{CudaStorage, Layout, Shape};
+
+use super::lsa::{output_shape, problem_dims};
+
+const SOURCE: &str = include_str!("lsa.cu");
+const MODULE: &str = "d2h_linear_assignment";
+const FUNCTION: &str = "lsa_batched";
+
+/// The longest side the kernel accepts: its per-problem state lives in the
+/// block's shared memory (about 39 bytes a column), within the default 48 KiB.
+pub const MAX_SIDE: usize = 1024;
+
+/// Per-warp reduction slots in shared memory, as `LSA_MAX_WARPS` in `lsa.cu`.
+const MAX_WARPS: usize = 32;
+/// `sizeof(Best)` in `lsa.cu`: a double and two ints.
+const BEST_BYTES: usize = 16;
+
+/// The PTX of `lsa.cu`, compiled on first use (about 25 ms) and kept for the
+/// process. A compile error is kept too, so every launch reports it.
+fn ptx() -> candle_core::Result<&'static str> {
+    static PTX: OnceLock<Result<String, String>> = OnceLock::new();
+    PTX.get_or_init(|| {
+        nvrtc::compile_ptx(SOURCE)
+            .map(|ptx| ptx.to_src())
+            .map_err(|e| format!("compiling lsa.cu with NVRTC: {e}"))
+    })
+    .as_ref()
+    .map(String::as_str)
+    .map_err(|e| candle_core::Error::Cuda(e.clone().into()))
+}
+
+/// Threads per block for a problem whose long side is `n`: enough that each
+/// thread scans a handful of columns per Dijkstra step, few enough that the
+/// two block barriers per step stay cheap.
+pub fn threads_for(n: usize) -> u32 {
+    match n {
+        0..=96 => 32,
+        97..=256 => 64,
+        257..=640 => 128,
+        _ => 256,
+    }
+}
+
+/// Dynamic shared memory for a problem with long side `n` and short side `m`,
+/// laid out as in `lsa.cu`.
+fn shared_bytes(n: usize, m: usize) -> usize {
+    let doubles = 2 * n + m;
+    let ints = 2 * n + m + (m & 1);
+    8 * doubles + 4 * ints + BEST_BYTES * MAX_WARPS + n + m
+}
+
+/// Solves every problem of the contiguous f32 cost tensor in `storage` on its
+/// device; see [`super::AssignOp`] for the semantics.
+pub(crate) fn assign(
+    storage: &CudaStorage,
+    layout: &Layout,
+    forbidden: f32,
+) -> candle_core::Result<(CudaStorage, Shape)> {
+    let (batch, rows, cols) = problem_dims(layout.shape())?;
+    let Some((start, end)) = layout.contiguous_offsets() else {
+        candle_core::bail!("linear-assignment expects a contiguous cost matrix")
+    };
+    let (n, m) = (rows.max(cols), rows.min(cols));
+    if n > MAX_SIDE {
+        candle_core::bail!("linear-assignment on CUDA supports sides up to {MAX_SIDE}, got {rows} x {cols}")
+    }
+    let device = storage.device.clone();
+    let costs = storage.as_cuda_slice::<f32>()?.slice(start..end);
+    let mut out = device.alloc_zeros::<i64>(batch * rows)?;
+    if batch * rows > 0 {
+        let func = device.get_or_load_custom_func(FUNCTION, MODULE, ptx()?)?;
+        let config = LaunchConfig {
+            grid_dim: (batch as u32, 1, 1),
+            block_dim: (threads_for(n), 1, 1),
+            shared_mem_bytes: shared_bytes(n, m) as u32,
+        };
+        let (rows_arg, cols_arg) = (rows as i32, cols as i32);
+        let mut launch = func.builder();
+        launch
+            .arg(&costs)
+            .arg(&mut out)
+            .arg(&rows_arg)
+            .arg(&cols_arg)
+            .arg(&forbidden);
+        // SAFETY: the arguments match `lsa_batched`'s signature; `costs` holds
+        // batch * rows * cols f32 and `out` batch * rows i64, which is all the
+        // kernel touches; the shared memory size follows the kernel's layout.
+        unsafe { launch.launch(config) }.w()?;
+    }
+    Ok((CudaStorage::wrap_cuda_slice(out, device), output_shape(layout.shape())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shared_layout_fits_the_default_limit_up_to_the_largest_side() {
+        assert!(shared_bytes(MAX_SIDE, MAX_SIDE) <= 48 * 1024);
+        assert!(threads_for(MAX_SIDE) as usize <= 32 * MAX_WARPS);
+    }
+}
