@@ -39,13 +39,18 @@ fn memchr_nul(bytes: &[u8]) -> Option<usize> {
 #[derive(Debug, Clone)]
 pub struct LineIndex {
     line_starts: Vec<usize>,
+    /// Per line: all ASCII, so a column is a byte difference (counting characters
+    /// for every site of one very long line was quadratic).
+    ascii: Vec<bool>,
 }
 
 impl LineIndex {
     pub fn new(text: &str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
-        LineIndex { line_starts }
+        let ends = line_starts.iter().skip(1).copied().chain([text.len()]);
+        let ascii = line_starts.iter().zip(ends).map(|(&s, e)| text.as_bytes()[s..e].is_ascii()).collect();
+        LineIndex { line_starts, ascii }
     }
 
     /// The 1-based line and character column of `offset` in `text`.
@@ -56,7 +61,11 @@ impl LineIndex {
             Err(i) => i - 1,
         };
         let start = self.line_starts[line];
-        let column = text.get(start..offset).map_or(offset - start, |s| s.chars().count());
+        let column = if self.ascii[line] {
+            offset - start
+        } else {
+            text.get(start..offset).map_or(offset - start, |s| s.chars().count())
+        };
         (to_u32(line + 1), to_u32(column + 1))
     }
 }
