@@ -7,7 +7,9 @@ use std::sync::Arc;
 /// look lines up here; a file that is missing simply gets no frame.
 #[derive(Debug, Clone, Default)]
 pub struct SourceCache {
-    files: BTreeMap<String, Arc<str>>,
+    /// Each file's text and the byte offsets where its lines start (looking a
+    /// line up by splitting the text for every finding was quadratic).
+    files: BTreeMap<String, (Arc<str>, Vec<usize>)>,
 }
 
 impl SourceCache {
@@ -16,7 +18,8 @@ impl SourceCache {
     }
 
     pub fn insert(&mut self, file: impl Into<String>, text: Arc<str>) {
-        self.files.insert(file.into(), text);
+        let starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        self.files.insert(file.into(), (text, starts));
     }
 
     pub fn contains(&self, file: &str) -> bool {
@@ -25,9 +28,12 @@ impl SourceCache {
 
     /// Line `line` (1-based) of `file`, without its line ending.
     pub fn line(&self, file: &str, line: u32) -> Option<&str> {
-        let text = self.files.get(file)?;
+        let (text, starts) = self.files.get(file)?;
         let index = usize::try_from(line).ok()?.checked_sub(1)?;
-        text.split('\n').nth(index).map(|l| l.strip_suffix('\r').unwrap_or(l))
+        let start = *starts.get(index)?;
+        let end = starts.get(index + 1).map_or(text.len(), |next| next - 1);
+        let l = &text[start..end];
+        Some(l.strip_suffix('\r').unwrap_or(l))
     }
 }
 
