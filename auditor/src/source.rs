@@ -5,7 +5,7 @@ use std::path::Path;
 /// Why a file could not be read as source text.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("cannot read file: {0}")]
+    #[error("cannot read file: {}", crate::walk::describe_io(.0))]
     Io(#[from] std::io::Error),
     #[error("binary file (contains a NUL byte at offset {0}), skipped")]
     Binary(usize),
@@ -49,7 +49,11 @@ impl LineIndex {
         let mut line_starts = vec![0];
         line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
         let ends = line_starts.iter().skip(1).copied().chain([text.len()]);
-        let ascii = line_starts.iter().zip(ends).map(|(&s, e)| text.as_bytes()[s..e].is_ascii()).collect();
+        let ascii = line_starts
+            .iter()
+            .zip(ends)
+            .map(|(&s, e)| text.as_bytes()[s..e].is_ascii())
+            .collect();
         LineIndex { line_starts, ascii }
     }
 

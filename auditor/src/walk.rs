@@ -88,9 +88,12 @@ pub fn discover(inputs: &[PathBuf], root: &Path) -> (Vec<Candidate>, Vec<FileErr
                 Err(err) => {
                     let file =
                         walk_error_path(&err).map_or_else(|| display_path(input, root), |p| display_path(&p, root));
+                    let reason = err
+                        .io_error()
+                        .map_or_else(|| strip_path_prefix(&err.to_string()), describe_io);
                     errors.push(FileError {
                         file,
-                        message: format!("cannot walk: {}", strip_path_prefix(&err.to_string())),
+                        message: format!("cannot walk: {reason}"),
                     });
                 }
             }
@@ -119,7 +122,13 @@ pub fn describe_io(err: &std::io::Error) -> String {
     match err.kind() {
         std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => err.to_string(),
+        _ => {
+            let text = err.to_string();
+            match text.rfind(" (os error ") {
+                Some(at) if text.ends_with(')') => text[..at].to_string(),
+                _ => text,
+            }
+        }
     }
 }
 
