@@ -18,7 +18,9 @@ impl SourceCache {
     }
 
     pub fn insert(&mut self, file: impl Into<String>, text: Arc<str>) {
-        let starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         self.files.insert(file.into(), (text, starts));
     }
 
