@@ -5,7 +5,7 @@
 # CARGO_TARGET_DIR says otherwise) so the CPU build's is never invalidated.
 #
 #   scripts/build-cuda.sh                 # the d2h binary -> gpu-out/d2h
-#   scripts/build-cuda.sh --tests         # also the pipeline's test and bench binaries -> gpu-out/tests/
+#   scripts/build-cuda.sh --tests         # also the GPU test and bench binaries -> gpu-out/tests/
 #
 # A clean build takes about 13 minutes on 2 cores (candle-kernels' nvcc step is 10 of them);
 # incremental ones take seconds to a minute. The binary needs libcuda.so.1 (the driver) and the
@@ -25,12 +25,15 @@ echo "built $out/d2h ($(du -h "$out/d2h" | cut -f1))" >&2
 
 if [ "${1:-}" = "--tests" ]; then
   mkdir -p "$out/tests"
-  # The pipeline's integration tests and benches, built for the GPU; `--no-run` prints their paths.
-  cargo test --locked --release --features cuda -p d2h-pipeline --no-run --message-format json 2>/dev/null \
+  # The pipeline's GPU tests and benches (their paths come from the JSON messages); the CPU tests
+  # run in CI and are not rebuilt here (each test binary links candle with LTO: minutes apiece).
+  cargo test --locked --release --features cuda -p d2h-pipeline --test gpu --bench lsa_gpu --no-run --message-format json \
     | python3 -c '
 import json, sys
 for line in sys.stdin:
     m = json.loads(line)
+    if m.get("reason") == "compiler-message" and m["message"]["level"] == "error":
+        print(m["message"]["rendered"], file=sys.stderr)
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] != ["bin"]:
         print(m["target"]["name"], m["executable"])
 ' | while read -r name exe; do

@@ -350,14 +350,11 @@ impl Pipeline {
         let track_ids = self.tracker.update_to_host(gate, &dets)?;
         // The seed logged latency with `.item()` every frame, and copied a
         // debug tensor, whether or not anyone read the log.
-        // d2h: ignore[D2H004] legacy mode: the seed's sync, reproduced on purpose (modes.rs)
-        gate.synchronize(&self.device, SYMBOL, "frame latency")?; // d2h-site: legacy-sync
+        gate.synchronize(&self.device, SYMBOL, "frame latency")?; // d2h: ignore[D2H004] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-sync
         let latency_ms = start.elapsed().as_secs_f64() * 1e3;
         let count = dets.valid.to_dtype(DType::F32)?.sum_all()?;
-        // d2h: ignore[D2H002] legacy mode: the seed's scalar read, reproduced on purpose (modes.rs)
-        let detections = gate.to_scalar::<f32>(&count, SYMBOL, "valid detections")?; // d2h-site: legacy-item
-        // d2h: ignore[D2H001] legacy mode: the seed's host copy, reproduced on purpose (modes.rs)
-        let _debug = gate.to_vec1::<f32>(&dets.scores, SYMBOL, "debug scores")?; // d2h-site: legacy-debug
+        let detections = gate.to_scalar::<f32>(&count, SYMBOL, "valid detections")?; // d2h: ignore[D2H002] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-item
+        let _debug = gate.to_vec1::<f32>(&dets.scores, SYMBOL, "debug scores")?; // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-debug
         if self.cfg.log_detailed {
             self.logs.push(FrameLog {
                 frame: self.frames,

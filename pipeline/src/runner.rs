@@ -20,6 +20,7 @@
 use std::time::Instant;
 
 use d2h_reports::{LatencyStats, MemoryStats};
+use d2h_rules::RuleId;
 
 use crate::alloc;
 use crate::error::{PipelineError, Result};
@@ -80,6 +81,8 @@ pub struct FrameSample {
     pub device_used_bytes: Option<u64>,
     /// The frame as the CUDA driver saw it, with [`RunOptions::driver_counts`].
     pub driver: Option<crate::driver::FrameDriverCounts>,
+    /// Device-to-host reads (D2H001, D2H002) the gate recorded in the frame.
+    pub gate_reads: u64,
     /// Host allocations made inside `process_frame`.
     pub host_allocations: u64,
     /// Host bytes allocated inside `process_frame`.
@@ -209,6 +212,7 @@ pub fn run(pipeline: &mut Pipeline, source: &mut dyn FrameSource, options: RunOp
         let frame = source.next_frame()?;
         let start_counts = alloc::snapshot();
         alloc::reset_peak();
+        let reads_before = gate_reads(pipeline);
         gpu.frame_start()?;
         let start = Instant::now();
         let packet = pipeline.process_frame(&frame)?;
@@ -223,6 +227,7 @@ pub fn run(pipeline: &mut Pipeline, source: &mut dyn FrameSource, options: RunOp
             host_ms,
             device_used_bytes: gpu.device_used_bytes()?,
             driver: None,
+            gate_reads: gate_reads(pipeline) - reads_before,
             host_allocations: end_counts.allocations_in(Phase::Frame) - start_counts.allocations_in(Phase::Frame),
             host_bytes: end_counts.bytes_in(Phase::Frame) - start_counts.bytes_in(Phase::Frame),
             live_bytes: end_counts.live_bytes,
@@ -243,11 +248,26 @@ pub fn run(pipeline: &mut Pipeline, source: &mut dyn FrameSource, options: RunOp
     })
 }
 
+/// Device-to-host reads (D2H001 copies, D2H002 scalar reads: one copy each)
+/// the pipeline's gate has recorded in the frame phase so far.
+pub fn gate_reads(pipeline: &Pipeline) -> u64 {
+    pipeline
+        .gate()
+        .records()
+        .iter()
+        .filter(|r| r.phase == Phase::Frame && matches!(r.rule, RuleId::ExplicitCopy | RuleId::ScalarRead))
+        .map(|r| r.count)
+        .sum()
+}
+
 /// The CUDA side of the measurements; on other devices every step is a no-op.
 mod gpu {
+    #[cfg(not(feature = "cuda"))]
     use candle_core::Device;
 
+    #[cfg(not(feature = "cuda"))]
     use super::FrameSample;
+    #[cfg(not(feature = "cuda"))]
     use crate::error::{PipelineError, Result};
 
     #[cfg(not(feature = "cuda"))]
@@ -373,13 +393,23 @@ mod gpu {
 
             /// Fills in the GPU latencies and driver counts; returns whether
             /// the latencies are GPU times.
-            pub(in super::super) fn finish(self, samples: &mut [FrameSample]) -> Result<bool> {
-                let Some(stream) = &self.stream else {
+            pub(in super::super) fn finish(
+                self,
+                samples: &mut [FrameSample],
+                pipeline: &crate::Pipeline,
+            ) -> Result<bool> {
+                if self.stream.is_none() {
                     return Ok(false);
-                };
-                stream
-                    .synchronize()
-                    .map_err(|e| driver_error("synchronising at the end of the run", e))?;
+                }
+                // One host-blocking sync for the whole run, through the gate
+                // (a teardown-phase D2H004 in the report): the events and the
+                // activity records are complete only once the device is idle.
+                {
+                    const SYMBOL: &str = "runner::run";
+                    let gate = pipeline.gate();
+                    let _teardown = gate.enter(crate::Phase::Teardown);
+                    gate.synchronize(pipeline.device(), SYMBOL, "end of run: frame timings")?;
+                }
                 for (sample, (start, end)) in samples.iter_mut().zip(self.start_events.iter().zip(&self.end_events)) {
                     let ms = start
                         .elapsed_ms(end)

@@ -218,3 +218,28 @@ fn low_iou_pairs_are_gated() {
         .unwrap();
     assert_eq!(out.to_vec1::<i64>().unwrap(), vec![1]);
 }
+
+#[test]
+fn a_batch_of_cost_matrices_is_solved_problem_by_problem() {
+    let dev = Device::Cpu;
+    let problems: Vec<(usize, usize, Vec<f32>)> =
+        instances().into_iter().filter(|(r, c, _)| (*r, *c) == (3, 4)).collect();
+    assert!(
+        problems.len() >= 3,
+        "the instance generator should give a few 3x4 problems"
+    );
+    let flat: Vec<f32> = problems.iter().flat_map(|(_, _, cost)| cost.iter().copied()).collect();
+    let batch = Tensor::from_vec(flat, (problems.len(), 3, 4), &dev).unwrap();
+    let out = batch.apply_op1_no_bwd(&AssignOp { forbidden: FORBIDDEN }).unwrap();
+    assert_eq!(out.dims(), &[problems.len(), 3]);
+    for (row, (rows, cols, cost)) in out.to_vec2::<i64>().unwrap().iter().zip(&problems) {
+        let single = Tensor::from_vec(cost.clone(), (*rows, *cols), &dev).unwrap();
+        let alone = single.apply_op1_no_bwd(&AssignOp { forbidden: FORBIDDEN }).unwrap();
+        assert_eq!(row, &alone.to_vec1::<i64>().unwrap());
+    }
+    let rank_one = Tensor::zeros(4, DType::F32, &dev).unwrap();
+    let err = rank_one
+        .apply_op1_no_bwd(&AssignOp { forbidden: FORBIDDEN })
+        .unwrap_err();
+    assert!(err.to_string().contains("(R, C) or (B, R, C)"), "{err}");
+}

@@ -42,6 +42,14 @@ pub struct Summary {
     pub low: usize,
     pub files_scanned: usize,
     pub files_with_errors: usize,
+    /// Findings suppressed in the source (listed under `suppressed`, not
+    /// counted above and not gated); absent when there are none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub suppressed: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -96,6 +104,35 @@ pub struct Finding {
     pub runtime: Option<RuntimeStats>,
 }
 
+/// How a finding was suppressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuppressionKind {
+    /// A `d2h: ignore[...]`, `d2h: ignore-file[...]` or `noqa` comment in the source.
+    InSource,
+}
+
+/// The suppression that covers a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppression {
+    pub kind: SuppressionKind,
+    /// The comment's reason (the free text after its codes); absent when it gives none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub justification: Option<String>,
+    /// 1-based line of the suppression comment.
+    pub line: u32,
+}
+
+/// A finding that a suppression covers: still a site with its real severity,
+/// kept in static reports so readers (and `d2h compare`) see it, but neither
+/// counted in the summary's severities nor gated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuppressedFinding {
+    #[serde(flatten)]
+    pub finding: Finding,
+    pub suppression: Suppression,
+}
+
 /// A file that could not be audited, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileError {
@@ -123,6 +160,38 @@ pub struct LatencyStats {
     pub mean_ms: f64,
 }
 
+/// What the CUDA driver saw during the frames of a GPU run (runtime reports
+/// of `d2h pipeline run --device cuda --driver-counts` only), next to what the
+/// transfer gate recorded. Counts are per frame, over every frame of the run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DriverStats {
+    /// Frames counted.
+    pub frames: u64,
+    /// Device-to-host reads the gate recorded (D2H001 and D2H002 sites, frame phase).
+    pub gate_reads_per_frame: f64,
+    /// `cuMemcpyDtoH*` calls the driver saw (CUPTI callback API).
+    pub dtoh_calls_per_frame: f64,
+    /// Device-to-host copies the device executed (CUPTI activity records).
+    pub dtoh_copies_per_frame: f64,
+    pub dtoh_bytes_per_frame: f64,
+    /// Host-to-device copies the device executed (including candle's own
+    /// uploads of layouts, which the gate does not see).
+    pub htod_copies_per_frame: f64,
+    pub htod_bytes_per_frame: f64,
+    /// Copies whose direction the API name does not tell (`cuMemcpyAsync`, ...).
+    pub unclassified_copies_per_frame: f64,
+    /// Host-blocking synchronisations (`cu*Synchronize`, `cuda*Synchronize`).
+    pub syncs_per_frame: f64,
+    /// Kernels executed per frame, and their summed GPU time.
+    pub kernels_per_frame: f64,
+    pub kernel_ms_per_frame: f64,
+    /// Summed kernel time over the frames' latency (after the warm-up).
+    pub busy_fraction: f64,
+    /// Whether the driver's device-to-host calls and executed copies both
+    /// equal the gate's reads, frame by frame.
+    pub agrees_with_gate: bool,
+}
+
 /// A whole report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -138,9 +207,15 @@ pub struct Report {
     pub memory: Option<MemoryStats>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency: Option<LatencyStats>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<DriverStats>,
     /// What a baseline hid (static reports audited with `--baseline` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineInfo>,
+    /// Findings covered by a suppression in the source, sorted like
+    /// `findings` (static reports only; absent when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppressed: Vec<SuppressedFinding>,
 }
 
 /// A finding as a baseline file records it: its fingerprint, and the rule,
@@ -176,16 +251,7 @@ impl Report {
         mut errors: Vec<FileError>,
         files_scanned: usize,
     ) -> Report {
-        findings.sort_by(|a, b| {
-            (&a.file, a.line, a.column, a.rule, a.end_line, a.end_column).cmp(&(
-                &b.file,
-                b.line,
-                b.column,
-                b.rule,
-                b.end_line,
-                b.end_column,
-            ))
-        });
+        findings.sort_by(finding_order);
         errors.sort_by(|a, b| (&a.file, &a.message).cmp(&(&b.file, &b.message)));
         let mut files_with_errors: Vec<&str> = errors.iter().map(|e| e.file.as_str()).collect();
         files_with_errors.dedup();
@@ -196,6 +262,7 @@ impl Report {
             low: findings.iter().filter(|f| f.severity == Severity::Low).count(),
             files_scanned,
             files_with_errors: files_with_errors.len(),
+            suppressed: 0,
         };
         Report {
             schema: SCHEMA.to_string(),
@@ -207,7 +274,38 @@ impl Report {
             errors,
             memory: None,
             latency: None,
+            driver: None,
             baseline: None,
+            suppressed: Vec::new(),
         }
     }
+
+    /// The report with `suppressed` as its suppressed findings (sorted like
+    /// `findings`), counted in `summary.suppressed`.
+    pub fn with_suppressed(mut self, mut suppressed: Vec<SuppressedFinding>) -> Report {
+        suppressed.sort_by(|a, b| finding_order(&a.finding, &b.finding));
+        self.summary.suppressed = suppressed.len();
+        self.suppressed = suppressed;
+        self
+    }
+
+    /// Every site of the report, suppressed or not, with its suppression.
+    pub fn all_sites(&self) -> impl Iterator<Item = (&Finding, Option<&Suppression>)> {
+        self.findings
+            .iter()
+            .map(|f| (f, None))
+            .chain(self.suppressed.iter().map(|s| (&s.finding, Some(&s.suppression))))
+    }
+}
+
+/// Findings in report order: file, line, column, rule, then the end.
+fn finding_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    (&a.file, a.line, a.column, a.rule, a.end_line, a.end_column).cmp(&(
+        &b.file,
+        b.line,
+        b.column,
+        b.rule,
+        b.end_line,
+        b.end_column,
+    ))
 }

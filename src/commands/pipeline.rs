@@ -82,6 +82,11 @@ pub struct RunArgs {
     /// Detailed logging: per-frame latency and detection counts read from the device.
     #[arg(long)]
     pub log_detailed: bool,
+    /// Count each frame's device-to-host copies, syncs and kernel time at the
+    /// CUDA driver (CUPTI) and hold them against the gate's records (needs
+    /// `--device cuda`); adds a `driver` section to the report.
+    #[arg(long)]
+    pub driver_counts: bool,
     /// Report format.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
@@ -210,18 +215,25 @@ fn run_pipeline(args: RunArgs) -> Result<ExitCode> {
         Some(path) => Box::new(StillImage::open_with_gate(path, args.size, &device, &gate).map_err(flag_error)?),
         None => Box::new(SyntheticVideo::with_gate(args.size, 6, args.seed, &device, &gate).map_err(flag_error)?),
     };
-    let outcome =
-        d2h_pipeline::run(&mut pipeline, source.as_mut(), RunOptions::frames(args.frames)).map_err(flag_error)?;
+    if args.driver_counts && args.device != DeviceArg::Cuda {
+        anyhow::bail!("--driver-counts counts at the CUDA driver: it needs --device cuda");
+    }
+    let options = RunOptions {
+        driver_counts: args.driver_counts,
+        ..RunOptions::frames(args.frames)
+    };
+    let outcome = d2h_pipeline::run(&mut pipeline, source.as_mut(), options).map_err(flag_error)?;
 
     let root = workspace_root();
     let memory = outcome.memory(device.is_cpu());
-    let report = runtime_report(
+    let mut report = runtime_report(
         &pipeline.gate().records(),
         pipeline.frames(),
         &root.display().to_string(),
         memory,
         Some(outcome.latency()),
     );
+    report.driver = d2h_pipeline::driver::driver_stats(&outcome);
     let sources = source_cache(&report, &root);
     let to_file = args.output.is_some();
     let options = RenderOptions {
@@ -312,6 +324,31 @@ fn print_detailed_log(out: &mut impl Write, pipeline: &Pipeline) -> std::io::Res
     Ok(())
 }
 
+/// The driver's view of the frames, next to the gate's.
+fn print_driver(out: &mut impl Write, d: &d2h_reports::DriverStats) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "driver (CUPTI, {} frames): {:.2} device-to-host calls and {:.2} executed copies per frame ({}), gate reads {:.2} per frame: {}",
+        d.frames,
+        d.dtoh_calls_per_frame,
+        d.dtoh_copies_per_frame,
+        human_bytes(d.dtoh_bytes_per_frame),
+        d.gate_reads_per_frame,
+        if d.agrees_with_gate { "equal in every frame" } else { "DIFFERENT" }
+    )?;
+    writeln!(
+        out,
+        "  per frame: {:.2} host-blocking syncs, {:.2} host-to-device copies ({}), {:.2} copies of unknown direction, {:.0} kernels ({:.2} ms GPU time, {:.0}% of the frame)",
+        d.syncs_per_frame,
+        d.htod_copies_per_frame,
+        human_bytes(d.htod_bytes_per_frame),
+        d.unclassified_copies_per_frame,
+        d.kernels_per_frame,
+        d.kernel_ms_per_frame,
+        d.busy_fraction * 100.0
+    )
+}
+
 /// What the text report does not show: the run itself and the frame-phase
 /// transfers per frame by rule (latency and memory are in the report).
 fn print_summary(pipeline: &Pipeline, report: &Report, outcome: &RunOutcome) -> Result<()> {
@@ -359,6 +396,18 @@ fn print_summary(pipeline: &Pipeline, report: &Report, outcome: &RunOutcome) -> 
             "findings: {} critical, {} medium, {} low",
             report.summary.critical, report.summary.medium, report.summary.low
         )?;
+        if outcome.gpu_timed {
+            let mut host: Vec<f64> = outcome.samples.iter().skip(outcome.warmup).map(|s| s.host_ms).collect();
+            host.sort_by(f64::total_cmp);
+            writeln!(
+                out,
+                "latency: GPU time between CUDA events around each frame; the host queued a frame in {:.2} ms (p50)",
+                host.get(host.len() / 2).copied().unwrap_or(0.0)
+            )?;
+        }
+        if let Some(driver) = &report.driver {
+            print_driver(&mut out, driver)?;
+        }
         if cfg.log_detailed {
             print_detailed_log(&mut out, pipeline)?;
         }

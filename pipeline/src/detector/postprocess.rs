@@ -61,14 +61,10 @@ impl HostDetections {
         let k = self.scores.len();
         let flat: Vec<f32> = self.boxes.iter().flatten().copied().collect();
         Ok(Detections {
-            // d2h: ignore[D2H007] legacy mode: the seed's upload, reproduced on purpose (modes.rs)
-            boxes: gate.upload_vec(flat, (k, 4), device, SYMBOL, "boxes")?, // d2h-site: legacy-upload-boxes
-            // d2h: ignore[D2H007] legacy mode: the seed's upload, reproduced on purpose (modes.rs)
-            scores: gate.upload_slice(&self.scores, k, device, SYMBOL, "scores")?, // d2h-site: legacy-upload-scores
-            // d2h: ignore[D2H007] legacy mode: the seed's upload, reproduced on purpose (modes.rs)
-            labels: gate.upload_slice(&self.labels, k, device, SYMBOL, "labels")?, // d2h-site: legacy-upload-labels
-            // d2h: ignore[D2H007] legacy mode: the seed's upload, reproduced on purpose (modes.rs)
-            valid: gate.upload_slice(&self.valid, k, device, SYMBOL, "valid")?, // d2h-site: legacy-upload-valid
+            boxes: gate.upload_vec(flat, (k, 4), device, SYMBOL, "boxes")?, // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-boxes
+            scores: gate.upload_slice(&self.scores, k, device, SYMBOL, "scores")?, // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-scores
+            labels: gate.upload_slice(&self.labels, k, device, SYMBOL, "labels")?, // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-labels
+            valid: gate.upload_slice(&self.valid, k, device, SYMBOL, "valid")?, // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-valid
         })
     }
 }
@@ -133,12 +129,9 @@ impl PostProcess {
     pub fn forward_to_host(&self, gate: &Gate, logits: &Tensor, boxes: &Tensor) -> crate::Result<HostDetections> {
         const SYMBOL: &str = "PostProcess::forward_to_host";
         let device = self.forward(logits, boxes)?;
-        // d2h: ignore[D2H001] legacy mode: the seed's host copy, reproduced on purpose (modes.rs)
-        let boxes = gate.to_vec2::<f32>(&device.boxes, SYMBOL, "boxes")?; // d2h-site: legacy-postprocess-boxes
-        // d2h: ignore[D2H001] legacy mode: the seed's host copy, reproduced on purpose (modes.rs)
-        let scores = gate.to_vec1::<f32>(&device.scores, SYMBOL, "scores")?; // d2h-site: legacy-postprocess-scores
-        // d2h: ignore[D2H001] legacy mode: the seed's host copy, reproduced on purpose (modes.rs)
-        let labels = gate.to_vec1::<u32>(&device.labels, SYMBOL, "labels")?; // d2h-site: legacy-postprocess-labels
+        let boxes = gate.to_vec2::<f32>(&device.boxes, SYMBOL, "boxes")?; // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-postprocess-boxes
+        let scores = gate.to_vec1::<f32>(&device.scores, SYMBOL, "scores")?; // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-postprocess-scores
+        let labels = gate.to_vec1::<u32>(&device.labels, SYMBOL, "labels")?; // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-postprocess-labels
         let valid = scores.iter().map(|&s| u8::from(s >= self.score_threshold)).collect();
         Ok(HostDetections {
             boxes,

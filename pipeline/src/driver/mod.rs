@@ -216,6 +216,42 @@ pub struct FrameDriverCounts {
     pub executed: WindowStats,
 }
 
+/// The report's driver section for a run counted with
+/// [`crate::RunOptions::driver_counts`]; `None` when the run was not counted.
+pub fn driver_stats(outcome: &crate::RunOutcome) -> Option<d2h_reports::DriverStats> {
+    let counted: Vec<(&crate::runner::FrameSample, &FrameDriverCounts)> = outcome
+        .samples
+        .iter()
+        .filter_map(|s| s.driver.as_ref().map(|d| (s, d)))
+        .collect();
+    if counted.is_empty() {
+        return None;
+    }
+    let n = counted.len() as f64;
+    let mean = |f: &dyn Fn(&FrameDriverCounts) -> u64| counted.iter().map(|(_, d)| f(d) as f64).sum::<f64>() / n;
+    let agrees = counted
+        .iter()
+        .all(|(s, d)| d.api.dtoh_calls == s.gate_reads && d.executed.dtoh_copies == s.gate_reads);
+    let measured = &counted[outcome.warmup.min(counted.len().saturating_sub(1))..];
+    let kernel_ms: f64 = measured.iter().map(|(_, d)| d.executed.kernel_ns as f64 / 1e6).sum();
+    let latency_ms: f64 = measured.iter().map(|(s, _)| s.latency_ms).sum();
+    Some(d2h_reports::DriverStats {
+        frames: counted.len() as u64,
+        gate_reads_per_frame: counted.iter().map(|(s, _)| s.gate_reads as f64).sum::<f64>() / n,
+        dtoh_calls_per_frame: mean(&|d| d.api.dtoh_calls),
+        dtoh_copies_per_frame: mean(&|d| d.executed.dtoh_copies),
+        dtoh_bytes_per_frame: mean(&|d| d.executed.dtoh_bytes),
+        htod_copies_per_frame: mean(&|d| d.executed.htod_copies),
+        htod_bytes_per_frame: mean(&|d| d.executed.htod_bytes),
+        unclassified_copies_per_frame: mean(&|d| d.api.other_copies),
+        syncs_per_frame: mean(&|d| d.api.syncs),
+        kernels_per_frame: mean(&|d| d.executed.kernels),
+        kernel_ms_per_frame: mean(&|d| d.executed.kernel_ns) / 1e6,
+        busy_fraction: if latency_ms > 0.0 { kernel_ms / latency_ms } else { 0.0 },
+        agrees_with_gate: agrees,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -180,6 +180,17 @@ impl CustomOp1 for AssignOp {
         storage: &candle_core::CudaStorage,
         layout: &Layout,
     ) -> candle_core::Result<(candle_core::CudaStorage, Shape)> {
-        super::lsa_cuda::assign(storage, layout, self.forbidden)
+        let dims = problem_dims(layout.shape())?;
+        let Some((start, end)) = layout.contiguous_offsets() else {
+            candle_core::bail!("linear-assignment expects a contiguous cost matrix")
+        };
+        let device = storage.device.clone();
+        let costs = storage.as_cuda_slice::<f32>()?.slice(start..end);
+        let mut out = device.alloc_zeros::<i64>(dims.0 * dims.1)?;
+        super::lsa_cuda::launch(&device, &costs, &mut out, dims, self.forbidden)?;
+        Ok((
+            candle_core::CudaStorage::wrap_cuda_slice(out, device),
+            output_shape(layout.shape()),
+        ))
     }
 }

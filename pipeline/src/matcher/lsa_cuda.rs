@@ -6,12 +6,10 @@
 
 use std::sync::OnceLock;
 
-use candle_core::cuda_backend::cudarc::driver::{LaunchConfig, PushKernelArg};
+use candle_core::cuda_backend::cudarc::driver::{CudaSlice, CudaView, LaunchConfig, PushKernelArg};
 use candle_core::cuda_backend::cudarc::nvrtc;
 use candle_core::cuda_backend::WrapErr;
-use candle_core::{CudaStorage, Layout, Shape};
-
-use super::lsa::{output_shape, problem_dims};
+use candle_core::CudaDevice;
 
 const SOURCE: &str = include_str!("lsa.cu");
 const MODULE: &str = "d2h_linear_assignment";
@@ -60,45 +58,42 @@ fn shared_bytes(n: usize, m: usize) -> usize {
     8 * doubles + 4 * ints + BEST_BYTES * MAX_WARPS + n + m
 }
 
-/// Solves every problem of the contiguous f32 cost tensor in `storage` on its
-/// device; see [`super::AssignOp`] for the semantics.
-pub(crate) fn assign(
-    storage: &CudaStorage,
-    layout: &Layout,
+/// Launches the kernel on `device`'s stream over `batch` problems of
+/// `rows × cols` in `costs`, writing `batch * rows` answers to `out`. Called
+/// by [`super::AssignOp`]'s `cuda_fwd`, which owns the storage.
+pub(crate) fn launch(
+    device: &CudaDevice,
+    costs: &CudaView<'_, f32>,
+    out: &mut CudaSlice<i64>,
+    (batch, rows, cols): (usize, usize, usize),
     forbidden: f32,
-) -> candle_core::Result<(CudaStorage, Shape)> {
-    let (batch, rows, cols) = problem_dims(layout.shape())?;
-    let Some((start, end)) = layout.contiguous_offsets() else {
-        candle_core::bail!("linear-assignment expects a contiguous cost matrix")
-    };
+) -> candle_core::Result<()> {
     let (n, m) = (rows.max(cols), rows.min(cols));
     if n > MAX_SIDE {
         candle_core::bail!("linear-assignment on CUDA supports sides up to {MAX_SIDE}, got {rows} x {cols}")
     }
-    let device = storage.device.clone();
-    let costs = storage.as_cuda_slice::<f32>()?.slice(start..end);
-    let mut out = device.alloc_zeros::<i64>(batch * rows)?;
-    if batch * rows > 0 {
-        let func = device.get_or_load_custom_func(FUNCTION, MODULE, ptx()?)?;
-        let config = LaunchConfig {
-            grid_dim: (batch as u32, 1, 1),
-            block_dim: (threads_for(n), 1, 1),
-            shared_mem_bytes: shared_bytes(n, m) as u32,
-        };
-        let (rows_arg, cols_arg) = (rows as i32, cols as i32);
-        let mut launch = func.builder();
-        launch
-            .arg(&costs)
-            .arg(&mut out)
-            .arg(&rows_arg)
-            .arg(&cols_arg)
-            .arg(&forbidden);
-        // SAFETY: the arguments match `lsa_batched`'s signature; `costs` holds
-        // batch * rows * cols f32 and `out` batch * rows i64, which is all the
-        // kernel touches; the shared memory size follows the kernel's layout.
-        unsafe { launch.launch(config) }.w()?;
+    if batch * rows == 0 {
+        return Ok(());
     }
-    Ok((CudaStorage::wrap_cuda_slice(out, device), output_shape(layout.shape())))
+    let func = device.get_or_load_custom_func(FUNCTION, MODULE, ptx()?)?;
+    let config = LaunchConfig {
+        grid_dim: (batch as u32, 1, 1),
+        block_dim: (threads_for(n), 1, 1),
+        shared_mem_bytes: shared_bytes(n, m) as u32,
+    };
+    let (rows_arg, cols_arg) = (rows as i32, cols as i32);
+    let mut builder = func.builder();
+    builder
+        .arg(costs)
+        .arg(out)
+        .arg(&rows_arg)
+        .arg(&cols_arg)
+        .arg(&forbidden);
+    // SAFETY: the arguments match `lsa_batched`'s signature; `costs` holds
+    // batch * rows * cols f32 and `out` batch * rows i64, which is all the
+    // kernel touches; the shared memory size follows the kernel's layout.
+    unsafe { builder.launch(config) }.w()?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -268,23 +268,18 @@ impl Tracker {
         const SYMBOL: &str = "Tracker::update_to_host";
         let cost = self.cost(dets)?;
         let iou = cost::pairwise_iou(&dets.boxes, &self.state.boxes)?;
-        // d2h: ignore[D2H001] legacy mode: the seed's host copy, reproduced on purpose (modes.rs)
-        let host = gate.to_vec2::<f32>(&cost, SYMBOL, "cost matrix")?; // d2h-site: legacy-matcher-cost
-        // d2h: ignore[D2H001] legacy mode: the seed's host copy, reproduced on purpose (modes.rs)
-        let host_iou = gate.to_vec2::<f32>(&iou, SYMBOL, "IoU distances")?; // d2h-site: legacy-matcher-iou
+        let host = gate.to_vec2::<f32>(&cost, SYMBOL, "cost matrix")?; // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-matcher-cost
+        let host_iou = gate.to_vec2::<f32>(&iou, SYMBOL, "IoU distances")?; // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-matcher-iou
                                                                             // The IoU gate, checked again on the host distances as the seed did
                                                                             // (the cost matrix already forbids these pairs: same result).
         let iou_gate = self.cfg.iou_gate;
         let values = Self::solve_host_gated(&host, |r, c| host_iou[r][c] >= iou_gate);
         let n = values.len();
-        // d2h: ignore[D2H007] legacy mode: the seed's upload, reproduced on purpose (modes.rs)
-        let assignment = gate.upload_vec(values, n, &self.device, SYMBOL, "assignment")?; // d2h-site: legacy-upload-assignment
+        let assignment = gate.upload_vec(values, n, &self.device, SYMBOL, "assignment")?; // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-assignment
         let ids = self.apply(dets, &assignment)?;
-        // d2h: ignore[D2H001] legacy mode: the seed's host copy, reproduced on purpose (modes.rs)
-        let host_ids = gate.to_vec1::<i64>(&ids, SYMBOL, "track ids")?; // d2h-site: legacy-matcher-ids
+        let host_ids = gate.to_vec1::<i64>(&ids, SYMBOL, "track ids")?; // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-matcher-ids
         let n = host_ids.len();
-        // d2h: ignore[D2H007] legacy mode: the seed's upload, reproduced on purpose (modes.rs)
-        let ids = gate.upload_vec(host_ids, n, &self.device, SYMBOL, "track ids")?; // d2h-site: legacy-upload-track-ids
+        let ids = gate.upload_vec(host_ids, n, &self.device, SYMBOL, "track ids")?; // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-track-ids
         Ok(ids)
     }
 

@@ -13,12 +13,12 @@
 //! are 160 × 160.
 
 pub mod encoder;
+pub mod mask_decoder;
 
 use std::fmt;
 
 use candle_core::{Device, Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
-use candle_transformers::models::segment_anything::mask_decoder::MaskDecoder;
 use candle_transformers::models::segment_anything::prompt_encoder::PromptEncoder;
 
 pub use encoder::{CompactEncoder, ImageEncoder};
@@ -26,6 +26,7 @@ pub use encoder::{CompactEncoder, ImageEncoder};
 use crate::device_ops::ge_const;
 use crate::summary::TensorSummary;
 use crate::transfer::Gate;
+use mask_decoder::MaskDecoder;
 
 /// Which image encoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -284,30 +285,19 @@ impl Predictor {
         let device = frame.device();
         let embedding = self.embed(frame)?;
         let sparse = self.box_embeddings(boxes)?;
-        // d2h: ignore[D2H001] legacy mode: the seed's host copy, reproduced on purpose (modes.rs)
-        let image_pe = gate.to_host(&self.image_pe, SYMBOL, "prompt positional embeddings")?; // d2h-site: legacy-predictor-prompt-pe
-        // d2h: ignore[D2H001] legacy mode: the seed's host copy, reproduced on purpose (modes.rs)
-        let dense = gate.to_host(&self.dense, SYMBOL, "dense_embeddings")?; // d2h-site: legacy-predictor-dense
-        // d2h: ignore[D2H001] legacy mode: the seed's host copy, reproduced on purpose (modes.rs)
-        let sparse = gate.to_host(&sparse, SYMBOL, "sparse_embeddings")?; // d2h-site: legacy-predictor-sparse
-        // d2h: ignore[D2H001] legacy mode: the seed's host copy, reproduced on purpose (modes.rs)
-        let embedding = gate.to_host(&embedding, SYMBOL, "mask decoder image input")?; // d2h-site: legacy-predictor-embedding
-        // d2h: ignore[D2H007] legacy mode: the seed's upload, reproduced on purpose (modes.rs)
-        let image_pe = gate.upload(&image_pe, device, SYMBOL, "prompt positional embeddings")?; // d2h-site: legacy-upload-prompt-pe
-        // d2h: ignore[D2H007] legacy mode: the seed's upload, reproduced on purpose (modes.rs)
-        let dense = gate.upload(&dense, device, SYMBOL, "dense_embeddings")?; // d2h-site: legacy-upload-dense
-        // d2h: ignore[D2H007] legacy mode: the seed's upload, reproduced on purpose (modes.rs)
-        let sparse = gate.upload(&sparse, device, SYMBOL, "sparse_embeddings")?; // d2h-site: legacy-upload-sparse
-        // d2h: ignore[D2H007] legacy mode: the seed's upload, reproduced on purpose (modes.rs)
-        let embedding = gate.upload(&embedding, device, SYMBOL, "mask decoder image input")?; // d2h-site: legacy-upload-embedding
+        let image_pe = gate.to_host(&self.image_pe, SYMBOL, "prompt positional embeddings")?; // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-predictor-prompt-pe
+        let dense = gate.to_host(&self.dense, SYMBOL, "dense_embeddings")?; // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-predictor-dense
+        let sparse = gate.to_host(&sparse, SYMBOL, "sparse_embeddings")?; // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-predictor-sparse
+        let embedding = gate.to_host(&embedding, SYMBOL, "mask decoder image input")?; // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-predictor-embedding
+        let image_pe = gate.upload(&image_pe, device, SYMBOL, "prompt positional embeddings")?; // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-prompt-pe
+        let dense = gate.upload(&dense, device, SYMBOL, "dense_embeddings")?; // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-dense
+        let sparse = gate.upload(&sparse, device, SYMBOL, "sparse_embeddings")?; // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-sparse
+        let embedding = gate.upload(&embedding, device, SYMBOL, "mask decoder image input")?; // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-embedding
         let out = self.decode(&embedding, &image_pe, &sparse, &dense)?;
         Ok(HostPredictions {
-            // d2h: ignore[D2H001] legacy mode: the seed's host copy, reproduced on purpose (modes.rs)
-            masks: gate.to_host(&out.masks, SYMBOL, "masks")?, // d2h-site: legacy-predictor-masks
-            // d2h: ignore[D2H001] legacy mode: the seed's host copy, reproduced on purpose (modes.rs)
-            iou_pred: gate.to_vec2::<f32>(&out.iou_pred, SYMBOL, "iou_pred")?, // d2h-site: legacy-predictor-iou
-            // d2h: ignore[D2H001] legacy mode: the seed's host copy, reproduced on purpose (modes.rs)
-            low_res_logits: gate.to_host(&out.low_res_logits, SYMBOL, "low_res_logits")?, // d2h-site: legacy-predictor-logits
+            masks: gate.to_host(&out.masks, SYMBOL, "masks")?, // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-predictor-masks
+            iou_pred: gate.to_vec2::<f32>(&out.iou_pred, SYMBOL, "iou_pred")?, // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-predictor-iou
+            low_res_logits: gate.to_host(&out.low_res_logits, SYMBOL, "low_res_logits")?, // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-predictor-logits
         })
     }
 }
@@ -340,12 +330,9 @@ impl HostPredictions {
         let iou: Vec<f32> = self.iou_pred.iter().flatten().copied().collect();
         let cols = iou.len().checked_div(k).unwrap_or(1);
         Ok(Predictions {
-            // d2h: ignore[D2H007] legacy mode: the seed's upload, reproduced on purpose (modes.rs)
-            masks: gate.upload(&self.masks, device, SYMBOL, "masks")?, // d2h-site: legacy-upload-masks
-            // d2h: ignore[D2H007] legacy mode: the seed's upload, reproduced on purpose (modes.rs)
-            iou_pred: gate.upload_vec(iou, (k, cols), device, SYMBOL, "iou_pred")?, // d2h-site: legacy-upload-iou
-            // d2h: ignore[D2H007] legacy mode: the seed's upload, reproduced on purpose (modes.rs)
-            low_res_logits: gate.upload(&self.low_res_logits, device, SYMBOL, "low_res_logits")?, // d2h-site: legacy-upload-logits
+            masks: gate.upload(&self.masks, device, SYMBOL, "masks")?, // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-masks
+            iou_pred: gate.upload_vec(iou, (k, cols), device, SYMBOL, "iou_pred")?, // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-iou
+            low_res_logits: gate.upload(&self.low_res_logits, device, SYMBOL, "low_res_logits")?, // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-logits
         })
     }
 }

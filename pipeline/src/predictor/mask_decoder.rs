@@ -1,0 +1,253 @@
+//! SAM's mask decoder, as candle-transformers 0.11.1 writes it
+//! (`segment_anything::mask_decoder`), with the same parameter names, made
+//! runnable on CUDA for several prompts at once.
+//!
+//! candle-transformers feeds each hypernetwork MLP (and the IoU head) a slice
+//! of the transformer's output tokens, `hs.i((.., i))`: with `K > 1` prompts
+//! that is a `(K, C)` view whose rows are `tokens * C` apart. candle's CPU
+//! matmul takes any strides, but its cuBLAS path accepts only a row stride
+//! equal to the row length and fails with "matmul is only supported for
+//! contiguous tensors". Here those slices are made contiguous first (a device
+//! copy of a few KiB); everything else is the original's arithmetic.
+
+use candle_core::{IndexOp, Result, Tensor};
+use candle_nn::{Module, VarBuilder};
+use candle_transformers::models::segment_anything::transformer::TwoWayTransformer;
+use candle_transformers::models::segment_anything::{linear, LayerNorm2d, Linear};
+
+/// An MLP of `num_layers` linear layers with ReLU between them.
+struct Mlp {
+    layers: Vec<Linear>,
+}
+
+impl Mlp {
+    fn new(input_dim: usize, hidden_dim: usize, output_dim: usize, num_layers: usize, vb: VarBuilder) -> Result<Self> {
+        let vb = vb.pp("layers");
+        let layers = (0..num_layers)
+            .map(|i| {
+                let in_dim = if i == 0 { input_dim } else { hidden_dim };
+                let out_dim = if i + 1 == num_layers { output_dim } else { hidden_dim };
+                linear(vb.pp(i), in_dim, out_dim, true)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Mlp { layers })
+    }
+}
+
+impl Module for Mlp {
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let mut xs = xs.clone();
+        for (i, layer) in self.layers.iter().enumerate() {
+            xs = layer.forward(&xs)?;
+            if i + 1 < self.layers.len() {
+                xs = xs.relu()?;
+            }
+        }
+        Ok(xs)
+    }
+}
+
+/// The mask decoder: a two-way transformer over prompt and image tokens,
+/// an upscaling of the image embedding, and one hypernetwork MLP per mask token.
+/// `Debug` prints its shape, not its weights.
+pub struct MaskDecoder {
+    iou_token: candle_nn::Embedding,
+    mask_tokens: candle_nn::Embedding,
+    iou_prediction_head: Mlp,
+    output_upscaling_conv1: candle_nn::ConvTranspose2d,
+    output_upscaling_ln: LayerNorm2d,
+    output_upscaling_conv2: candle_nn::ConvTranspose2d,
+    num_mask_tokens: usize,
+    output_hypernetworks_mlps: Vec<Mlp>,
+    transformer: TwoWayTransformer,
+}
+
+impl std::fmt::Debug for MaskDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MaskDecoder")
+            .field("num_mask_tokens", &self.num_mask_tokens)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MaskDecoder {
+    pub fn new(
+        transformer_dim: usize,
+        num_multimask_outputs: usize,
+        iou_head_depth: usize,
+        iou_head_hidden_dim: usize,
+        vb: VarBuilder,
+    ) -> Result<Self> {
+        let num_mask_tokens = num_multimask_outputs + 1;
+        let iou_prediction_head = Mlp::new(
+            transformer_dim,
+            iou_head_hidden_dim,
+            num_mask_tokens,
+            iou_head_depth,
+            vb.pp("iou_prediction_head"),
+        )?;
+        let iou_token = candle_nn::embedding(1, transformer_dim, vb.pp("iou_token"))?;
+        let mask_tokens = candle_nn::embedding(num_mask_tokens, transformer_dim, vb.pp("mask_tokens"))?;
+        let cfg = candle_nn::ConvTranspose2dConfig {
+            stride: 2,
+            ..Default::default()
+        };
+        let output_upscaling_conv1 = candle_nn::conv_transpose2d(
+            transformer_dim,
+            transformer_dim / 4,
+            2,
+            cfg,
+            vb.pp("output_upscaling.0"),
+        )?;
+        let output_upscaling_ln = LayerNorm2d::new(transformer_dim / 4, 1e-6, vb.pp("output_upscaling.1"))?;
+        let output_upscaling_conv2 = candle_nn::conv_transpose2d(
+            transformer_dim / 4,
+            transformer_dim / 8,
+            2,
+            cfg,
+            vb.pp("output_upscaling.3"),
+        )?;
+        let vb_o = vb.pp("output_hypernetworks_mlps");
+        let output_hypernetworks_mlps = (0..num_mask_tokens)
+            .map(|i| Mlp::new(transformer_dim, transformer_dim, transformer_dim / 8, 3, vb_o.pp(i)))
+            .collect::<Result<Vec<_>>>()?;
+        let transformer = TwoWayTransformer::new(
+            /* depth */ 2,
+            /* embedding_dim */ transformer_dim,
+            /* num_heads */ 8,
+            /* mlp_dim */ 2048,
+            vb.pp("transformer"),
+        )?;
+        Ok(Self {
+            iou_token,
+            mask_tokens,
+            iou_prediction_head,
+            output_upscaling_conv1,
+            output_upscaling_ln,
+            output_upscaling_conv2,
+            num_mask_tokens,
+            output_hypernetworks_mlps,
+            transformer,
+        })
+    }
+
+    /// `(masks, iou_pred)`: `(K, 1, 4g, 4g)` low-resolution logits and `(K, 1)`
+    /// (or the three multimask outputs with `multimask_output`).
+    pub fn forward(
+        &self,
+        image_embeddings: &Tensor,
+        image_pe: &Tensor,
+        sparse_prompt_embeddings: &Tensor,
+        dense_prompt_embeddings: &Tensor,
+        multimask_output: bool,
+    ) -> Result<(Tensor, Tensor)> {
+        let (masks, iou_pred) = self.predict_masks(
+            image_embeddings,
+            image_pe,
+            sparse_prompt_embeddings,
+            dense_prompt_embeddings,
+        )?;
+        if multimask_output {
+            Ok((masks.i((.., 1..))?, iou_pred.i((.., 1..))?))
+        } else {
+            Ok((masks.i((.., 0..1))?, iou_pred.i((.., 0..1))?))
+        }
+    }
+
+    fn predict_masks(
+        &self,
+        image_embeddings: &Tensor,
+        image_pe: &Tensor,
+        sparse_prompt_embeddings: &Tensor,
+        dense_prompt_embeddings: &Tensor,
+    ) -> Result<(Tensor, Tensor)> {
+        let output_tokens = Tensor::cat(&[self.iou_token.embeddings(), self.mask_tokens.embeddings()], 0)?;
+        let (d1, d2) = output_tokens.dims2()?;
+        let output_tokens = output_tokens
+            .unsqueeze(0)?
+            .expand((sparse_prompt_embeddings.dim(0)?, d1, d2))?;
+        let tokens = Tensor::cat(&[&output_tokens, sparse_prompt_embeddings], 1)?;
+
+        let src = repeat_interleave(image_embeddings, tokens.dim(0)?, 0)?;
+        let src = src.broadcast_add(dense_prompt_embeddings)?;
+        let pos_src = repeat_interleave(image_pe, tokens.dim(0)?, 0)?;
+        let (b, c, h, w) = src.dims4()?;
+
+        let (hs, src) = self.transformer.forward(&src, &pos_src, &tokens)?;
+        // The token slices the MLPs read, contiguous for cuBLAS (see the module doc).
+        let iou_token_out = hs.i((.., 0))?.contiguous()?;
+        let mask_tokens_out = hs.i((.., 1..1 + self.num_mask_tokens))?;
+
+        let src = src.transpose(1, 2)?.reshape((b, c, h, w))?;
+        let upscaled_embedding = self
+            .output_upscaling_conv1
+            .forward(&src)?
+            .apply(&self.output_upscaling_ln)?
+            .gelu()?
+            .apply(&self.output_upscaling_conv2)?
+            .gelu()?;
+        let hyper_in_list = self
+            .output_hypernetworks_mlps
+            .iter()
+            .enumerate()
+            .map(|(i, mlp)| mlp.forward(&mask_tokens_out.i((.., i))?.contiguous()?))
+            .collect::<Result<Vec<_>>>()?;
+        let hyper_in = Tensor::stack(hyper_in_list.as_slice(), 1)?.contiguous()?;
+        let (b, c, h, w) = upscaled_embedding.dims4()?;
+        let masks = hyper_in.matmul(&upscaled_embedding.reshape((b, c, h * w))?)?;
+        let masks = masks.reshape((b, (), h, w))?;
+        let iou_pred = self.iou_prediction_head.forward(&iou_token_out)?;
+        Ok((masks, iou_pred))
+    }
+}
+
+/// `torch.repeat_interleave` along `dim`.
+fn repeat_interleave(img: &Tensor, repeats: usize, dim: usize) -> Result<Tensor> {
+    let img = img.unsqueeze(dim + 1)?;
+    let mut dims = img.dims().to_vec();
+    dims[dim + 1] = repeats;
+    img.broadcast_as(dims)?.flatten(dim, dim + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::{DType, Device};
+    use candle_nn::VarMap;
+
+    use super::*;
+    use candle_transformers::models::segment_anything::mask_decoder::MaskDecoder as Original;
+
+    /// The port computes what candle-transformers' decoder computes, on the
+    /// same weights (one VarMap hands both the same tensors), for several prompts.
+    #[test]
+    fn the_port_matches_candle_transformers_on_several_prompts() {
+        let dev = Device::Cpu;
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &dev);
+        let (dim, grid, prompts) = (32, 4, 3);
+        let ours = MaskDecoder::new(dim, 3, 3, 64, vb.pp("mask_decoder")).unwrap();
+        let original = Original::new(dim, 3, 3, 64, vb.pp("mask_decoder")).unwrap();
+        let embedding = Tensor::randn(0f32, 1.0, (1, dim, grid, grid), &dev).unwrap();
+        let pe = Tensor::randn(0f32, 1.0, (1, dim, grid, grid), &dev).unwrap();
+        let sparse = Tensor::randn(0f32, 1.0, (prompts, 2, dim), &dev).unwrap();
+        let dense = Tensor::randn(0f32, 1.0, (1, dim, grid, grid), &dev).unwrap();
+        for multimask in [false, true] {
+            let (m1, i1) = ours.forward(&embedding, &pe, &sparse, &dense, multimask).unwrap();
+            let (m2, i2) = original.forward(&embedding, &pe, &sparse, &dense, multimask).unwrap();
+            assert_eq!(m1.dims(), m2.dims());
+            assert_eq!(i1.dims(), i2.dims());
+            let diff = |a: &Tensor, b: &Tensor| {
+                (a - b)
+                    .unwrap()
+                    .abs()
+                    .unwrap()
+                    .max_all()
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap()
+            };
+            assert!(diff(&m1, &m2) < 1e-5, "masks differ by {}", diff(&m1, &m2));
+            assert!(diff(&i1, &i2) < 1e-5, "IoU predictions differ by {}", diff(&i1, &i2));
+        }
+    }
+}

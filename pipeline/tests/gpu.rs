@@ -1,0 +1,211 @@
+//! GPU tests (feature `cuda`; they need a CUDA device and are compiled out
+//! otherwise). Run on the lent H100 with the binary `scripts/build-cuda.sh
+//! --tests` leaves in gpu-out/tests/gpu:
+//!
+//! * the assignment kernel against the CPU solver on 10,000+ random problems
+//!   of varied shapes (square, wide, tall, up to 512 × 512), with ties and
+//!   forbidden pairs, batched;
+//! * the seed's Test 1 on the GPU with the driver's counts: a resident frame
+//!   makes no device-to-host copy at the driver, and in legacy mode the
+//!   driver's device-to-host copies per frame equal the gate's reads per frame.
+#![cfg(feature = "cuda")]
+
+use std::sync::Mutex;
+
+use candle_core::{DType, Device, Tensor};
+use d2h_pipeline::matcher::lsa::{solve, AssignOp};
+use d2h_pipeline::matcher::FORBIDDEN;
+use d2h_pipeline::transfer::TransferRecord;
+use d2h_pipeline::{run, Mode, Phase, Pipeline, PipelineConfig, RunOptions, SyntheticVideo};
+use d2h_rules::RuleId;
+
+/// CUPTI takes one subscriber per process: the driver-count tests take turns.
+static CUPTI: Mutex<()> = Mutex::new(());
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn cuda() -> Device {
+    Device::new_cuda(0).expect("these tests need a CUDA device")
+}
+
+/// One random cost of style `style`: continuous, small integers (ties), or
+/// continuous with a third of the pairs forbidden.
+fn cost(rng: &mut Rng, style: u64) -> f32 {
+    match style {
+        0 => rng.below(1_000_000) as f32 / 1000.0,
+        1 => rng.below(4) as f32,
+        _ if rng.below(3) == 0 => FORBIDDEN,
+        _ => rng.below(10_000) as f32 / 100.0,
+    }
+}
+
+/// The kernel's answer for one problem, checked against the CPU solver:
+/// a valid assignment with as many allowed pairs and the same allowed cost.
+fn check(cost: &[f32], rows: usize, cols: usize, gpu: &[i64], what: &str) {
+    let mut used = vec![false; cols];
+    let (mut pairs, mut total) = (0usize, 0f64);
+    for (r, &c) in gpu.iter().enumerate() {
+        if c >= 0 {
+            let c = c as usize;
+            assert!(c < cols && !used[c], "{what}: column {c} invalid or taken twice");
+            used[c] = true;
+            assert!(cost[r * cols + c] < FORBIDDEN, "{what}: forbidden pair reported");
+            pairs += 1;
+            total += f64::from(cost[r * cols + c]);
+        }
+    }
+    let cpu = solve(cost, rows, cols);
+    let (mut cpu_pairs, mut cpu_total) = (0usize, 0f64);
+    for (r, c) in cpu.iter().enumerate() {
+        if let Some(c) = *c {
+            if cost[r * cols + c] < FORBIDDEN {
+                cpu_pairs += 1;
+                cpu_total += f64::from(cost[r * cols + c]);
+            }
+        }
+    }
+    assert_eq!(pairs, cpu_pairs, "{what}: allowed pairs");
+    let tolerance = 1e-6 * cpu_total.abs().max(1.0);
+    assert!(
+        (total - cpu_total).abs() <= tolerance,
+        "{what}: total {total} vs CPU {cpu_total}"
+    );
+}
+
+#[test]
+fn the_assignment_kernel_is_optimal_on_ten_thousand_problems() {
+    let dev = cuda();
+    let mut rng = Rng(0x9e3779b97f4a7c15);
+    let mut problems = 0usize;
+    // Shapes: many small ones (the tracker's), some medium, a few large.
+    let mut shapes: Vec<(usize, usize, usize)> = Vec::new(); // (batch, rows, cols)
+    for _ in 0..170 {
+        shapes.push((60, 1 + rng.below(40) as usize, 1 + rng.below(40) as usize));
+    }
+    for _ in 0..40 {
+        shapes.push((20, 20 + rng.below(200) as usize, 20 + rng.below(200) as usize));
+    }
+    shapes.push((4, 512, 512));
+    shapes.push((4, 300, 512));
+    shapes.push((4, 512, 300));
+    shapes.push((8, 1, 512));
+    shapes.push((8, 512, 1));
+    for (i, &(batch, rows, cols)) in shapes.iter().enumerate() {
+        let style = i as u64 % 3;
+        let data: Vec<f32> = (0..batch * rows * cols).map(|_| cost(&mut rng, style)).collect();
+        let host = Tensor::from_vec(data.clone(), (batch, rows, cols), &Device::Cpu).unwrap();
+        let out = host
+            .to_device(&dev)
+            .unwrap()
+            .apply_op1_no_bwd(&AssignOp { forbidden: FORBIDDEN })
+            .unwrap();
+        assert_eq!(out.dims(), &[batch, rows]);
+        assert_eq!(out.dtype(), DType::I64);
+        let out = out.to_vec2::<i64>().unwrap();
+        for (b, gpu) in out.iter().enumerate() {
+            let one = &data[b * rows * cols..(b + 1) * rows * cols];
+            check(
+                one,
+                rows,
+                cols,
+                gpu,
+                &format!("problem {b} of {batch}x{rows}x{cols} (style {style})"),
+            );
+            problems += 1;
+        }
+    }
+    assert!(problems >= 10_000, "{problems} problems");
+    println!(
+        "assignment kernel: {problems} problems in {} shapes optimal",
+        shapes.len()
+    );
+}
+
+#[test]
+fn a_two_dimensional_cost_and_an_empty_side_work() {
+    let dev = cuda();
+    let cost = Tensor::new(&[[4f32, 1.0, 3.0], [2.0, 0.0, 5.0], [3.0, 2.0, 2.0]], &dev).unwrap();
+    let out = cost.apply_op1_no_bwd(&AssignOp { forbidden: FORBIDDEN }).unwrap();
+    assert_eq!(out.to_vec1::<i64>().unwrap(), vec![1, 0, 2]);
+    let wide = Tensor::zeros((3, 0), DType::F32, &dev).unwrap();
+    let out = wide.apply_op1_no_bwd(&AssignOp { forbidden: FORBIDDEN }).unwrap();
+    assert_eq!(out.to_vec1::<i64>().unwrap(), vec![-1, -1, -1]);
+}
+
+/// Device-to-host reads the gate recorded in the frame phase (D2H001 copies
+/// and D2H002 scalar reads: each is one device-to-host copy).
+fn gate_reads_in_frames(records: &[TransferRecord]) -> u64 {
+    records
+        .iter()
+        .filter(|r| r.phase == Phase::Frame && matches!(r.rule, RuleId::ExplicitCopy | RuleId::ScalarRead))
+        .map(|r| r.count)
+        .sum()
+}
+
+fn run_counted(mode: Mode, frames: usize) -> (d2h_pipeline::RunOutcome, Vec<TransferRecord>) {
+    let dev = cuda();
+    let mut cfg = PipelineConfig::standard(640);
+    cfg.mode = mode;
+    let mut pipeline = Pipeline::new(cfg, &dev).unwrap();
+    let mut video = SyntheticVideo::new(640, 6, 7, &dev).unwrap();
+    let options = RunOptions {
+        driver_counts: true,
+        ..RunOptions::frames(frames)
+    };
+    let outcome = run(&mut pipeline, &mut video, options).unwrap();
+    (outcome, pipeline.gate().records())
+}
+
+#[test]
+fn driver_counts_agree_with_the_gate_in_both_modes() {
+    let _cupti = CUPTI.lock().unwrap_or_else(|p| p.into_inner());
+    let frames = 30;
+    for mode in [Mode::Resident, Mode::Legacy] {
+        let (outcome, records) = run_counted(mode, frames);
+        assert!(outcome.gpu_timed);
+        let counted: Vec<_> = outcome
+            .samples
+            .iter()
+            .map(|s| s.driver.expect("driver counts"))
+            .collect();
+        assert_eq!(counted.len(), frames);
+        let gate_reads = gate_reads_in_frames(&records);
+        let driver_api: u64 = counted.iter().map(|c| c.api.dtoh_calls).sum();
+        let driver_executed: u64 = counted.iter().map(|c| c.executed.dtoh_copies).sum();
+        let other: u64 = counted.iter().map(|c| c.api.other_copies).sum();
+        let kernels: u64 = counted.iter().map(|c| c.executed.kernels).sum();
+        println!(
+            "{mode:?}: {frames} frames, gate reads {gate_reads}, driver DtoH calls {driver_api}, \
+             executed DtoH copies {driver_executed}, copies of unknown direction {other}, kernels {kernels}"
+        );
+        assert!(kernels > 0, "the activity API recorded no kernel");
+        assert_eq!(other, 0, "{mode:?}: copies the driver could not classify");
+        assert_eq!(
+            driver_api, gate_reads,
+            "{mode:?}: driver DtoH calls vs the gate's reads"
+        );
+        assert_eq!(
+            driver_executed, gate_reads,
+            "{mode:?}: executed DtoH copies vs the gate's reads"
+        );
+        if mode == Mode::Resident {
+            assert_eq!(gate_reads, 0);
+            for (i, c) in counted.iter().enumerate() {
+                assert_eq!(c.api.syncs, 0, "resident frame {i} blocked the host");
+            }
+        } else {
+            assert!(gate_reads >= frames as u64, "legacy mode reads every frame");
+        }
+    }
+}
