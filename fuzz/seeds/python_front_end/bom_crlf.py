@@ -1,0 +1,4 @@
+﻿import torch
+
+def step(t: torch.Tensor):
+    return t.item() if t else t.tolist()
