@@ -86,6 +86,11 @@ fn snapshot_sarif() {
 }
 
 #[test]
+fn snapshot_sarif_suppressed() {
+    insta::assert_snapshot!("sarif_suppressed", sarif_without_rules(&suppressed_report()));
+}
+
+#[test]
 fn snapshot_sarif_rule() {
     insta::assert_snapshot!("sarif_rule_d2h001", sarif_first_rule(&empty_report()));
 }
@@ -183,12 +188,53 @@ fn awkward_reports() -> Vec<Report> {
 
 #[test]
 fn sarif_validates_against_the_official_schema() {
-    for report in [static_report(), runtime_report(), empty_report()] {
+    for report in [static_report(), runtime_report(), empty_report(), suppressed_report()] {
         assert_valid_sarif(&report);
     }
     for report in awkward_reports() {
         assert_valid_sarif(&report);
     }
+}
+
+/// Findings suppressed in the source are results too, after the others, each
+/// with one `inSource` suppression: the comment's reason and its line.
+#[test]
+fn sarif_marks_suppressed_findings_as_suppressed_in_source() {
+    let report = suppressed_report();
+    let log = json(&report, Format::Sarif);
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), report.findings.len() + report.suppressed.len());
+    let (plain, suppressed) = results.split_at(report.findings.len());
+    assert!(plain.iter().all(|r| r.get("suppressions").is_none()));
+    for (result, expected) in suppressed.iter().zip(&report.suppressed) {
+        assert_eq!(result["ruleId"], expected.finding.rule.code());
+        let region = &result["locations"][0]["physicalLocation"]["region"];
+        assert_eq!(region["startLine"], expected.finding.line);
+        let suppressions = result["suppressions"].as_array().unwrap();
+        assert_eq!(suppressions.len(), 1);
+        assert_eq!(suppressions[0]["kind"], "inSource");
+        match &expected.suppression.justification {
+            Some(reason) => assert_eq!(suppressions[0]["justification"], reason.as_str()),
+            None => assert!(suppressions[0].get("justification").is_none()),
+        }
+        let location = &suppressions[0]["location"]["physicalLocation"];
+        assert_eq!(location["region"]["startLine"], expected.suppression.line);
+        assert_eq!(
+            location["artifactLocation"],
+            result["locations"][0]["physicalLocation"]["artifactLocation"]
+        );
+    }
+}
+
+/// The other CI formats list what is gated: suppressed findings are left out.
+#[test]
+fn ci_formats_leave_suppressed_findings_out() {
+    let report = suppressed_report();
+    let shown = report.findings.len() + report.errors.len();
+    assert!(!report.suppressed.is_empty());
+    assert_eq!(rendered(&report, Format::JsonLines).lines().count(), shown);
+    assert_eq!(rendered(&report, Format::Github).lines().count(), shown);
+    assert_eq!(json(&report, Format::Gitlab).as_array().unwrap().len(), shown);
 }
 
 #[test]

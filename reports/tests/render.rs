@@ -54,6 +54,52 @@ fn snapshot_markdown_static() {
 }
 
 #[test]
+fn snapshot_concise_suppressed() {
+    insta::assert_snapshot!("concise_suppressed", plain(&suppressed_report(), Format::Concise));
+}
+
+/// Suppressed findings are not drawn, and not counted in the severities; the
+/// summary says how many there are.
+#[test]
+fn suppressed_findings_are_counted_apart_and_not_drawn() {
+    let report = suppressed_report();
+    let n = report.suppressed.len();
+    assert_eq!(report.summary.suppressed, n);
+    assert_eq!(report.summary.total, report.findings.len());
+    let text = plain(&report, Format::Text);
+    assert!(
+        text.trim_end()
+            .ends_with(&format!("; {n} findings suppressed in the source (not counted).")),
+        "{text}"
+    );
+    for s in &report.suppressed {
+        let place = format!("{}:{}:{}:", s.finding.file, s.finding.line, s.finding.column);
+        assert!(!text.contains(&place), "{place} drawn:\n{text}");
+    }
+    // Without suppressed findings, the JSON has neither the list nor the count.
+    let plain_json = plain(&static_report(), Format::Json);
+    assert!(!plain_json.contains("\"suppressed\""), "{plain_json}");
+}
+
+#[test]
+fn json_keeps_suppressed_findings_with_their_suppression_and_reads_back() {
+    let report = suppressed_report();
+    let out = plain(&report, Format::Json);
+    let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(value["summary"]["suppressed"], report.suppressed.len());
+    let first = &value["suppressed"][0];
+    assert_eq!(first["rule"], report.suppressed[0].finding.rule.code());
+    assert_eq!(first["suppression"]["kind"], "in-source");
+    assert_eq!(
+        first["suppression"]["justification"],
+        report.suppressed[0].suppression.justification.as_deref().unwrap()
+    );
+    assert!(value["suppressed"][1]["suppression"].get("justification").is_none());
+    let back: Report = serde_json::from_str(&out).unwrap();
+    assert_eq!(back, report);
+}
+
+#[test]
 fn snapshot_text_runtime() {
     insta::assert_snapshot!("text_runtime", plain(&runtime_report(), Format::Text));
 }

@@ -3,9 +3,21 @@
 //!
 //! Sites are joined on rule + path + line, paths taken relative to each
 //! report's root and normalised so a static report made from the repository
-//! root and a runtime report written by the binary meet. Two static reports
-//! (or a static report and a baseline) can also be joined on fingerprints,
-//! which survive moved lines.
+//! root and a runtime report written by the binary meet. A static site that
+//! spans several lines (`self\n.gate\n.to_scalar(..)`) matches a runtime
+//! site on any of them. Two static reports (or a static report and a
+//! baseline) can also be joined on fingerprints, which survive moved lines.
+//!
+//! Static sites suppressed in the source (a static report's `suppressed`
+//! list) are joined like the others, and keep their suppression: a
+//! deliberate transfer is still confirmed, with its real severity, rather
+//! than reported as missed.
+//!
+//! A runtime report may list one site several times (once per phase, or
+//! with and without the logging guard). They are one site here: counts,
+//! bytes and per-frame rates add up, and its runtime severity is the worst
+//! of them, as a static site's severity is that of its worst context (a
+//! helper that runs both at setup and on the frame path is critical).
 
 mod markdown;
 mod text;
@@ -16,7 +28,7 @@ use std::io;
 use d2h_rules::{RuleId, Severity};
 use serde::{Deserialize, Serialize};
 
-use crate::{Finding, Origin, Report};
+use crate::{Finding, Origin, Report, Suppression};
 
 /// The schema identifier of a comparison's JSON.
 pub const COMPARE_SCHEMA: &str = "d2h-compare/1";
@@ -35,6 +47,9 @@ pub struct Confirmed {
     pub bytes: u64,
     pub static_reason: String,
     pub runtime_reason: String,
+    /// The static site's suppression in the source, when it has one (a deliberate transfer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<Suppression>,
 }
 
 impl Confirmed {
@@ -52,6 +67,9 @@ pub struct OneSided {
     pub severity: Severity,
     pub code: String,
     pub reason: String,
+    /// The static site's suppression in the source, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<Suppression>,
 }
 
 /// The two views side by side.
@@ -73,6 +91,11 @@ impl Comparison {
     /// Confirmed sites whose two severities differ.
     pub fn disagreements(&self) -> impl Iterator<Item = &Confirmed> {
         self.confirmed.iter().filter(|c| !c.agrees())
+    }
+
+    /// Confirmed sites whose static site is suppressed in the source.
+    pub fn suppressed(&self) -> impl Iterator<Item = &Confirmed> {
+        self.confirmed.iter().filter(|c| c.suppression.is_some())
     }
 }
 
@@ -134,6 +157,49 @@ fn same_file(a: &str, b: &str) -> bool {
     a == b || suffix(a, b) || suffix(b, a)
 }
 
+/// One runtime site: the findings of a runtime report at one rule and place, merged.
+struct RuntimeSite<'r> {
+    path: String,
+    /// The finding with the worst severity (its severity and reason speak for the site).
+    worst: &'r Finding,
+    count: u64,
+    bytes: u64,
+    per_frame: f64,
+}
+
+/// The runtime report's findings merged per rule, path, line and column.
+fn runtime_sites(report: &Report) -> Vec<RuntimeSite<'_>> {
+    let mut sites: BTreeMap<(String, u32, u32, RuleId), RuntimeSite<'_>> = BTreeMap::new();
+    for finding in &report.findings {
+        let path = normalise_path(&report.root, &finding.file);
+        let stats = finding.runtime.clone().unwrap_or_default();
+        let key = (path.clone(), finding.line, finding.column, finding.rule);
+        match sites.get_mut(&key) {
+            Some(site) => {
+                site.count += stats.count;
+                site.bytes += stats.bytes;
+                site.per_frame += stats.per_frame;
+                if finding.severity > site.worst.severity {
+                    site.worst = finding;
+                }
+            }
+            None => {
+                sites.insert(
+                    key,
+                    RuntimeSite {
+                        path,
+                        worst: finding,
+                        count: stats.count,
+                        bytes: stats.bytes,
+                        per_frame: stats.per_frame,
+                    },
+                );
+            }
+        }
+    }
+    sites.into_values().collect()
+}
+
 /// Joins a static and a runtime report.
 pub fn compare(static_report: &Report, runtime_report: &Report) -> Result<Comparison, CompareError> {
     if static_report.origin != Origin::Static {
@@ -150,50 +216,72 @@ pub fn compare(static_report: &Report, runtime_report: &Report) -> Result<Compar
             which: "second",
         });
     }
-    let static_sites: Vec<(String, &Finding)> = static_report
-        .findings
-        .iter()
-        .map(|f| (normalise_path(&static_report.root, &f.file), f))
+    let static_sites: Vec<(String, &Finding, Option<&Suppression>)> = static_report
+        .all_sites()
+        .map(|(f, suppression)| (normalise_path(&static_report.root, &f.file), f, suppression))
         .collect();
-    let mut unmatched_static: BTreeMap<usize, ()> = (0..static_sites.len()).map(|i| (i, ())).collect();
 
-    let mut confirmed = Vec::new();
+    // Each runtime site goes to a static site of its rule and file whose lines
+    // hold it: one not taken yet if there is one (starting on that line first,
+    // then the tightest), else one already taken (the same site seen twice).
+    let runtime = runtime_sites(runtime_report);
+    let mut taken = vec![false; static_sites.len()];
+    let mut joined: BTreeMap<usize, Vec<&RuntimeSite<'_>>> = BTreeMap::new();
     let mut runtime_only = Vec::new();
-    for runtime in &runtime_report.findings {
-        let path = normalise_path(&runtime_report.root, &runtime.file);
-        let matched = unmatched_static.keys().copied().find(|&i| {
-            let (static_path, s) = &static_sites[i];
-            s.rule == runtime.rule && s.line == runtime.line && same_file(static_path, &path)
-        });
-        let stats = runtime.runtime.clone().unwrap_or_default();
-        match matched {
+    for site in &runtime {
+        let line = site.worst.line;
+        let best = static_sites
+            .iter()
+            .enumerate()
+            .filter(|(_, (path, s, _))| {
+                s.rule == site.worst.rule
+                    && s.line <= line
+                    && line <= s.end_line.max(s.line)
+                    && same_file(path, &site.path)
+            })
+            .min_by_key(|(i, (_, s, _))| (taken[*i], s.line != line, s.end_line.saturating_sub(s.line), *i))
+            .map(|(i, _)| i);
+        match best {
             Some(i) => {
-                unmatched_static.remove(&i);
-                let (static_path, s) = &static_sites[i];
-                let file = if static_path.len() >= path.len() {
-                    static_path.clone()
-                } else {
-                    path.clone()
-                };
-                confirmed.push(Confirmed {
-                    rule: runtime.rule,
-                    file,
-                    line: runtime.line,
-                    static_severity: s.severity,
-                    runtime_severity: runtime.severity,
-                    count: stats.count,
-                    per_frame: stats.per_frame,
-                    bytes: stats.bytes,
-                    static_reason: s.reason.clone(),
-                    runtime_reason: runtime.reason.clone(),
-                });
+                taken[i] = true;
+                joined.entry(i).or_default().push(site);
             }
-            None => runtime_only.push(one_sided(&path, runtime)),
+            None => runtime_only.push(one_sided(&site.path, site.worst, None)),
         }
     }
-    let static_only = unmatched_static
-        .keys()
-        .map(|&i| one_sided(&static_sites[i].0, static_sites[i].1))
+    let mut confirmed = Vec::new();
+    for (i, sites) in joined {
+        let (static_path, s, suppression) = &static_sites[i];
+        let worst = sites
+            .iter()
+            .map(|r| r.worst)
+            .max_by_key(|f| f.severity)
+            .expect("a joined static site has a runtime site");
+        let runtime_path = &sites[0].path;
+        let file = if static_path.len() >= runtime_path.len() {
+            static_path.clone()
+        } else {
+            runtime_path.clone()
+        };
+        confirmed.push(Confirmed {
+            rule: s.rule,
+            file,
+            line: worst.line,
+            static_severity: s.severity,
+            runtime_severity: worst.severity,
+            count: sites.iter().map(|r| r.count).sum(),
+            per_frame: sites.iter().map(|r| r.per_frame).sum(),
+            bytes: sites.iter().map(|r| r.bytes).sum(),
+            static_reason: s.reason.clone(),
+            runtime_reason: worst.reason.clone(),
+            suppression: suppression.cloned(),
+        });
+    }
+    let static_only = static_sites
+        .iter()
+        .zip(&taken)
+        .filter(|(_, taken)| !**taken)
+        .map(|((path, f, suppression), _)| one_sided(path, f, *suppression))
         .collect();
     let order = |a: &(String, u32, RuleId), b: &(String, u32, RuleId)| a.cmp(b);
     confirmed.sort_by(|a, b| order(&(a.file.clone(), a.line, a.rule), &(b.file.clone(), b.line, b.rule)));
@@ -208,7 +296,7 @@ pub fn compare(static_report: &Report, runtime_report: &Report) -> Result<Compar
     })
 }
 
-fn one_sided(path: &str, finding: &Finding) -> OneSided {
+fn one_sided(path: &str, finding: &Finding, suppression: Option<&Suppression>) -> OneSided {
     OneSided {
         rule: finding.rule,
         file: path.to_string(),
@@ -216,6 +304,7 @@ fn one_sided(path: &str, finding: &Finding) -> OneSided {
         severity: finding.severity,
         code: finding.code.clone(),
         reason: finding.reason.clone(),
+        suppression: suppression.cloned(),
     }
 }
 

@@ -1,5 +1,5 @@
 use super::*;
-use crate::{Report, RuntimeStats};
+use crate::{Report, RuntimeStats, Suppression};
 
 fn finding(rule: RuleId, file: &str, line: u32, severity: Severity, runtime: Option<u64>) -> Finding {
     Finding {
@@ -112,16 +112,122 @@ fn two_runtime_sites_on_one_line_pair_with_distinct_static_sites() {
             finding(RuleId::ExplicitCopy, "a.py", 3, Severity::Critical, None),
         ],
     );
-    let r = runtime_report(
-        ".",
-        vec![
-            finding(RuleId::ExplicitCopy, "a.py", 3, Severity::Critical, Some(1)),
-            finding(RuleId::ExplicitCopy, "a.py", 3, Severity::Critical, Some(2)),
-        ],
-    );
+    // Two calls on one line: the runtime tells them apart by column.
+    let at_column = |column: u32, count: u64| Finding {
+        column,
+        ..finding(RuleId::ExplicitCopy, "a.py", 3, Severity::Critical, Some(count))
+    };
+    let r = runtime_report(".", vec![at_column(9, 1), at_column(30, 2)]);
     let c = compare(&s, &r).unwrap();
     assert_eq!(c.confirmed.len(), 2);
     assert!(c.static_only.is_empty() && c.runtime_only.is_empty());
+}
+
+#[test]
+fn one_site_seen_in_several_phases_is_one_site_with_its_worst_severity() {
+    let s = static_report(
+        ".",
+        vec![finding(RuleId::ExplicitCopy, "a.py", 3, Severity::Critical, None)],
+    );
+    let in_phase = |phase: &str, severity: Severity, count: u64| {
+        let mut f = finding(RuleId::ExplicitCopy, "a.py", 3, severity, Some(count));
+        f.runtime.as_mut().unwrap().phase = phase.to_string();
+        f.reason = format!("{phase} phase");
+        f
+    };
+    let r = runtime_report(
+        ".",
+        vec![
+            in_phase("setup", Severity::Low, 1),
+            in_phase("frame", Severity::Critical, 20),
+            in_phase("teardown", Severity::Low, 2),
+        ],
+    );
+    let c = compare(&s, &r).unwrap();
+    assert!(c.static_only.is_empty() && c.runtime_only.is_empty(), "{c:?}");
+    assert_eq!(c.confirmed.len(), 1);
+    let site = &c.confirmed[0];
+    assert_eq!((site.count, site.bytes), (23, 23 * 16));
+    assert_eq!(site.runtime_severity, Severity::Critical);
+    assert_eq!(site.runtime_reason, "frame phase");
+    assert!(site.agrees());
+}
+
+#[test]
+fn a_runtime_line_inside_a_multi_line_static_site_matches_it() {
+    // `self\n.gate\n.to_scalar(..)`: the static site starts at `self`, the
+    // runtime records the line of `.to_scalar`.
+    let mut spanning = finding(RuleId::ScalarRead, "a.rs", 10, Severity::Low, None);
+    spanning.end_line = 12;
+    let s = static_report(
+        ".",
+        vec![spanning, finding(RuleId::ScalarRead, "a.rs", 14, Severity::Low, None)],
+    );
+    let r = runtime_report(
+        ".",
+        vec![
+            finding(RuleId::ScalarRead, "a.rs", 12, Severity::Low, Some(1)),
+            finding(RuleId::ScalarRead, "a.rs", 13, Severity::Low, Some(1)),
+        ],
+    );
+    let c = compare(&s, &r).unwrap();
+    let confirmed: Vec<u32> = c.confirmed.iter().map(|s| s.line).collect();
+    assert_eq!(confirmed, vec![12]);
+    let runtime_only: Vec<u32> = c.runtime_only.iter().map(|s| s.line).collect();
+    assert_eq!(runtime_only, vec![13]);
+    let static_only: Vec<u32> = c.static_only.iter().map(|s| s.line).collect();
+    assert_eq!(static_only, vec![14]);
+}
+
+#[test]
+fn suppressed_static_sites_are_joined_and_keep_their_suppression() {
+    let suppression = |line: u32| Suppression {
+        kind: crate::SuppressionKind::InSource,
+        justification: Some("legacy mode, on purpose".to_string()),
+        line,
+    };
+    let s =
+        static_report(".", vec![finding(RuleId::ExplicitCopy, "a.rs", 3, Severity::Low, None)]).with_suppressed(vec![
+            crate::SuppressedFinding {
+                finding: finding(RuleId::ExplicitCopy, "a.rs", 10, Severity::Critical, None),
+                suppression: suppression(9),
+            },
+            crate::SuppressedFinding {
+                finding: finding(RuleId::ExplicitCopy, "a.rs", 20, Severity::Critical, None),
+                suppression: suppression(19),
+            },
+        ]);
+    let r = runtime_report(
+        ".",
+        vec![finding(RuleId::ExplicitCopy, "a.rs", 10, Severity::Critical, Some(5))],
+    );
+    let c = compare(&s, &r).unwrap();
+    assert!(c.runtime_only.is_empty());
+    assert_eq!(c.confirmed.len(), 1);
+    assert_eq!(c.confirmed[0].suppression, Some(suppression(9)));
+    assert_eq!(c.disagreements().count(), 0);
+    assert_eq!(c.suppressed().count(), 1);
+    let static_only: Vec<(u32, bool)> = c
+        .static_only
+        .iter()
+        .map(|s| (s.line, s.suppression.is_some()))
+        .collect();
+    assert_eq!(static_only, vec![(3, false), (20, true)]);
+    let mut text = Vec::new();
+    render(&c, CompareFormat::Text, &mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        text.contains("1 confirmed (0 with different severities, 1 suppressed in the source)"),
+        "{text}"
+    );
+    let mut md = Vec::new();
+    render(&c, CompareFormat::Markdown, &mut md).unwrap();
+    let md = String::from_utf8(md).unwrap();
+    assert!(md.contains("| legacy mode, on purpose |"), "{md}");
+    let mut json = Vec::new();
+    render(&c, CompareFormat::Json, &mut json).unwrap();
+    let back: Comparison = serde_json::from_slice(&json).unwrap();
+    assert_eq!(back, c);
 }
 
 #[test]

@@ -184,6 +184,10 @@ pub(super) fn summary_sentence(report: &Report) -> String {
         let files = plural(s.files_with_errors as u64, "file", "files");
         sentence.push_str(&format!("; {files} could not be audited"));
     }
+    if s.suppressed > 0 {
+        let findings = plural(s.suppressed as u64, "finding", "findings");
+        sentence.push_str(&format!("; {findings} suppressed in the source (not counted)"));
+    }
     sentence.push('.');
     sentence
 }

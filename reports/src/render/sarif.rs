@@ -16,6 +16,10 @@
 //!   `{"d2h/v1": fingerprint}`, and the d2h severity (and runtime counts) in
 //!   `properties`. `run.columnKind` is `unicodeCodePoints`, which is how d2h
 //!   counts columns.
+//! - Findings suppressed in the source (a report's `suppressed` list) follow
+//!   the others as results with a `suppressions` entry: `kind` `inSource`,
+//!   the comment's reason as `justification`, the comment's line as its
+//!   `location`. Code scanning shows them as suppressed, not as alerts.
 //! - Files that could not be audited are `error` notifications of
 //!   `invocations[0].toolExecutionNotifications`; the run itself still
 //!   succeeded (`executionSuccessful: true`).
@@ -35,7 +39,7 @@ use d2h_rules::{RuleId, Severity};
 use serde::Serialize;
 
 use super::{finding_message, Root};
-use crate::{FileError, Finding, Report, RuntimeStats};
+use crate::{FileError, Finding, Report, RuntimeStats, Suppression, SuppressionKind};
 
 /// The `$schema` of the log: the OASIS SARIF 2.1.0 schema (errata 01).
 const SCHEMA_URI: &str = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
@@ -154,7 +158,17 @@ struct SarifResult<'a> {
     message: Text,
     locations: [Location<'a>; 1],
     partial_fingerprints: BTreeMap<&'static str, &'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    suppressions: Vec<SarifSuppression<'a>>,
     properties: ResultProperties<'a>,
+}
+
+#[derive(Serialize)]
+struct SarifSuppression<'a> {
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    justification: Option<&'a str>,
+    location: Location<'a>,
 }
 
 #[derive(Serialize)]
@@ -238,7 +252,10 @@ pub(crate) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()>
                 .as_ref()
                 .map(|uri| BTreeMap::from([(SRCROOT, BaseUri { uri: uri.clone() })])),
             column_kind: "unicodeCodePoints",
-            results: report.findings.iter().map(|f| result(f, &rules, &paths)).collect(),
+            results: report
+                .all_sites()
+                .map(|(f, suppression)| result(f, suppression, &rules, &paths))
+                .collect(),
             properties: RunProperties {
                 origin: report.origin,
                 root: &report.root,
@@ -301,7 +318,12 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
-fn result<'a>(f: &'a Finding, rules: &[RuleId], paths: &Paths) -> SarifResult<'a> {
+fn result<'a>(
+    f: &'a Finding,
+    suppression: Option<&'a Suppression>,
+    rules: &[RuleId],
+    paths: &Paths,
+) -> SarifResult<'a> {
     let rule_index = rules
         .iter()
         .position(|&id| id == f.rule)
@@ -322,9 +344,33 @@ fn result<'a>(f: &'a Finding, rules: &[RuleId], paths: &Paths) -> SarifResult<'a
             }]),
         }],
         partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, f.fingerprint.as_str())]),
+        suppressions: suppression.map(|s| suppression_of(f, s, paths)).into_iter().collect(),
         properties: ResultProperties {
             severity: f.severity,
             runtime: f.runtime.as_ref(),
+        },
+    }
+}
+
+/// A suppression as SARIF has it: where the comment is, and its reason.
+fn suppression_of<'a>(f: &Finding, s: &'a Suppression, paths: &Paths) -> SarifSuppression<'a> {
+    let kind = match s.kind {
+        SuppressionKind::InSource => "inSource",
+    };
+    SarifSuppression {
+        kind,
+        justification: s.justification.as_deref(),
+        location: Location {
+            physical_location: PhysicalLocation {
+                artifact_location: paths.artifact(&f.file),
+                region: (s.line > 0).then_some(Region {
+                    start_line: s.line,
+                    start_column: None,
+                    end_line: s.line,
+                    end_column: None,
+                }),
+            },
+            logical_locations: None,
         },
     }
 }
