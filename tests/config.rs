@@ -265,6 +265,65 @@ fn transfer_functions_are_copies_at_their_call_sites() {
         .contains("calls `utils.to_numpy`, a transfer function of the configuration"));
 }
 
+/// A table names each transfer function's rule, and Rust methods by their
+/// type (`Gate::fetch`): each call is a site of that rule at the caller.
+#[test]
+fn transfer_functions_as_a_table_name_rust_methods_and_their_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "src/gate.rs",
+        "use candle_core::Tensor;\n\npub struct Gate;\n\nimpl Gate {\n    pub fn fetch(&self, t: &Tensor, what: &str) -> Vec<f32> {\n        t.to_vec1::<f32>().unwrap() // d2h: ignore[D2H001] the gate's own read\n    }\n    pub fn wait(&self, what: &str) {}\n}\n",
+    );
+    write(
+        dir.path(),
+        "src/model.rs",
+        "use candle_core::Tensor;\nuse crate::gate::Gate;\n\npub struct Model {\n    gate: Gate,\n}\n\nimpl Model {\n    pub fn forward(&self, x: &Tensor) -> Tensor {\n        let v = self.gate.fetch(x, \"scores\");\n        self.gate.wait(\"frame\");\n        x.clone()\n    }\n}\n",
+    );
+    write(dir.path(), "src/lib.rs", "pub mod gate;\npub mod model;\n");
+    write(
+        dir.path(),
+        "d2h.toml",
+        "[transfer-functions]\n\"Gate::fetch\" = \"D2H001\"\n\"Gate::wait\" = \"explicit-sync\"\n",
+    );
+    let r = report(dir.path(), &["."]);
+    let found: Vec<(String, u64, String, String)> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["rule"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let at = |line: u64, rule: &str| {
+        (
+            "src/model.rs".to_string(),
+            line,
+            rule.to_string(),
+            "critical".to_string(),
+        )
+    };
+    assert_eq!(found, vec![at(10, "D2H001"), at(11, "D2H004")], "{r:#}");
+    assert_eq!(r["summary"]["suppressed"], 1);
+    assert_eq!(r["suppressed"][0]["file"], "src/gate.rs");
+    assert_eq!(
+        r["suppressed"][0]["suppression"]["justification"],
+        "the gate's own read"
+    );
+    // `d2h config` prints the table back.
+    let out = d2h(dir.path()).arg("config").output().unwrap();
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        printed.contains("[transfer-functions]\n\"Gate::fetch\" = \"D2H001\"\n\"Gate::wait\" = \"D2H004\"\n"),
+        "{printed}"
+    );
+}
+
 #[test]
 fn require_reason_reports_suppressions_without_one() {
     let source = MODEL

@@ -220,3 +220,61 @@ impl Head {
         .collect();
     assert_eq!(sites, vec![(11, "D2H001"), (12, "D2H901")], "{report}");
 }
+
+/// A suppressed finding is still in the JSON report, under `suppressed`, with
+/// its real severity and the comment's reason; it is neither counted nor
+/// gated, and SARIF marks it suppressed in the source.
+#[test]
+fn suppressed_findings_stay_in_the_report_outside_the_gate() {
+    let source = format!(
+        "{HEAD}    # d2h: ignore[D2H001] the exporter wants numpy, once per clip\n    a = x.cpu()\n    b = x.sum().item()  # noqa: D2H002\n    return a\n"
+    );
+    let (sites, report, code) = audit_source(&source, None);
+    assert!(sites.is_empty(), "{sites:?}");
+    assert_eq!(code, 0, "suppressed findings do not fail the gate");
+    assert_eq!(report["summary"]["critical"], 0);
+    assert_eq!(report["summary"]["suppressed"], 2);
+    let suppressed = report["suppressed"].as_array().unwrap();
+    let kept: Vec<(u64, &str, &str, Option<&str>, u64)> = suppressed
+        .iter()
+        .map(|f| {
+            (
+                f["line"].as_u64().unwrap(),
+                f["rule"].as_str().unwrap(),
+                f["severity"].as_str().unwrap(),
+                f["suppression"]["justification"].as_str(),
+                f["suppression"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        vec![
+            (
+                6,
+                "D2H001",
+                "critical",
+                Some("the exporter wants numpy, once per clip"),
+                5
+            ),
+            (7, "D2H002", "critical", None, 7),
+        ]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.py"), &source).unwrap();
+    let out = d2h(dir.path())
+        .args(["audit", ".", "--format", "sarif", "--max-critical", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert!(results.iter().all(|r| r["suppressions"][0]["kind"] == "inSource"));
+    let text = d2h(dir.path()).args(["audit", ".", "--no-color"]).output().unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("No transfers found in 1 file scanned; 2 findings suppressed in the source (not counted)."),
+        "{text}"
+    );
+}

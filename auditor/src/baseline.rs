@@ -112,12 +112,13 @@ impl Baseline {
             errors,
             memory,
             latency,
+            suppressed,
             ..
         } = report;
         let (hidden, shown): (Vec<Finding>, Vec<Finding>) = findings
             .into_iter()
             .partition(|f| known.contains(&(f.file.as_str(), f.fingerprint.as_str())));
-        let mut rebuilt = Report::new(origin, root, shown, errors, summary.files_scanned);
+        let mut rebuilt = Report::new(origin, root, shown, errors, summary.files_scanned).with_suppressed(suppressed);
         rebuilt.memory = memory;
         rebuilt.latency = latency;
         rebuilt.baseline = Some(BaselineInfo {

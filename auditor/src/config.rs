@@ -16,7 +16,7 @@
 //! | `cold-paths` | globs | findings there are low |
 //! | `per-file-ignores` | table: glob → rules | rules off in matching files |
 //! | `exclude` / `extend-exclude` | globs | paths not audited (replaces / adds to the defaults) |
-//! | `transfer-functions` | qualified names (`utils.to_numpy`) | calls of them are D2H001 sites |
+//! | `transfer-functions` | qualified names (`utils.to_numpy`, `Gate::to_vec2`), or a table: name → rule | calls of them are sites of that rule (D2H001 for a list) |
 //! | `require-reason` | bool | suppressions without a reason are D2H902 findings |
 
 use std::collections::BTreeMap;
@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use d2h_rules::{RuleId, Severity};
 
 use crate::filter::{Patterns, Settings};
-use crate::policy::Policy;
+use crate::policy::{Policy, TransferFunction};
 
 /// The keys a configuration may hold, in the order `d2h config` prints them.
 pub const KEYS: &[&str] = &[
@@ -97,7 +97,8 @@ pub struct Config {
     pub per_file_ignores: Vec<(String, Vec<String>)>,
     pub exclude: Option<Vec<String>>,
     pub extend_exclude: Vec<String>,
-    pub transfer_functions: Vec<String>,
+    /// In file order (name order for a table).
+    pub transfer_functions: Vec<TransferFunction>,
     pub require_reason: bool,
 }
 
@@ -230,7 +231,7 @@ impl Config {
                 "per-file-ignores" => config.per_file_ignores = ctx.per_file_ignores(key, value)?,
                 "exclude" => config.exclude = Some(ctx.globs(key, value)?),
                 "extend-exclude" => config.extend_exclude = ctx.globs(key, value)?,
-                "transfer-functions" => config.transfer_functions = ctx.qualified_names(key, value)?,
+                "transfer-functions" => config.transfer_functions = ctx.transfer_functions(key, value)?,
                 "require-reason" => {
                     config.require_reason = value
                         .as_bool()
@@ -316,9 +317,9 @@ impl Config {
                 policy.guard_fragments.push(lower);
             }
         }
-        for name in &self.transfer_functions {
-            if !policy.transfer_functions.contains(name) {
-                policy.transfer_functions.push(name.clone());
+        for entry in &self.transfer_functions {
+            if !policy.transfer_functions.iter().any(|t| t.name == entry.name) {
+                policy.transfer_functions.push(entry.clone());
             }
         }
     }
@@ -398,7 +399,12 @@ impl Config {
         line(&mut out, "guard-names", array(&self.guard_names));
         line(&mut out, "cold-paths", array(&self.cold_paths));
         line(&mut out, "exclude", array(&self.effective_exclude()));
-        line(&mut out, "transfer-functions", array(&self.transfer_functions));
+        // A list when every entry is a copy (D2H001), as most configurations write it; a table otherwise.
+        let all_copies = self.transfer_functions.iter().all(|t| t.rule == RuleId::ExplicitCopy);
+        if all_copies {
+            let names: Vec<String> = self.transfer_functions.iter().map(|t| t.name.clone()).collect();
+            line(&mut out, "transfer-functions", array(&names));
+        }
         line(&mut out, "require-reason", toml::Value::Boolean(self.require_reason));
         out.push_str("\n[severity]\n");
         for (rule, severity) in &self.severity {
@@ -411,6 +417,16 @@ impl Config {
         out.push_str("\n[per-file-ignores]\n");
         for (glob, rules) in &self.per_file_ignores {
             line(&mut out, &toml_key(glob), array(rules));
+        }
+        if !all_copies {
+            out.push_str("\n[transfer-functions]\n");
+            for entry in &self.transfer_functions {
+                line(
+                    &mut out,
+                    &toml_key(&entry.name),
+                    toml::Value::String(entry.rule.code().to_string()),
+                );
+            }
         }
         out
     }
@@ -559,17 +575,53 @@ impl Ctx {
         Ok(names)
     }
 
-    fn qualified_names(&self, key: &str, value: &toml::Value) -> Result<Vec<String>, ConfigError> {
-        let names = self.strings(key, value)?;
-        for name in &names {
-            if !name.split('.').all(is_identifier) {
+    /// `["utils.to_numpy"]` (each a D2H001), or a table of name = rule
+    /// (`"Gate::to_scalar" = "D2H002"`). Names are dotted (Python) or `::`
+    /// paths (Rust); rules are transfer rules, by code or name.
+    fn transfer_functions(&self, key: &str, value: &toml::Value) -> Result<Vec<TransferFunction>, ConfigError> {
+        let entries: Vec<(String, RuleId)> = match value {
+            toml::Value::Table(table) => {
+                let mut entries = Vec::new();
+                for (name, rule) in table {
+                    let full_key = format!("{key}.{}", toml_key(name));
+                    let toml::Value::String(rule_text) = rule else {
+                        return Err(self.bad(&full_key, expected("a rule code or name (\"D2H001\")", rule)));
+                    };
+                    let id = RuleId::lookup(rule_text)
+                        .ok()
+                        .filter(|id| !id.is_meta())
+                        .ok_or_else(|| {
+                            self.bad(
+                                &full_key,
+                                format!("`{rule_text}` is not a transfer rule (D2H001 to D2H007, by code or name)"),
+                            )
+                        })?;
+                    entries.push((name.clone(), id));
+                }
+                entries
+            }
+            toml::Value::Array(_) => self
+                .strings(key, value)?
+                .into_iter()
+                .map(|name| (name, RuleId::ExplicitCopy))
+                .collect(),
+            other => return Err(self.bad(key, expected("an array of names or a table of name = rule", other))),
+        };
+        for (name, _) in &entries {
+            let dotted = name.replace("::", ".");
+            if !dotted.split('.').all(is_identifier) {
                 return Err(self.bad(
                     key,
-                    format!("`{name}` is not a dotted function name (`utils.to_numpy`)"),
+                    format!(
+                        "`{name}` is not a dotted function name (`utils.to_numpy`) or a Rust path (`Gate::to_vec2`)"
+                    ),
                 ));
             }
         }
-        Ok(names)
+        Ok(entries
+            .into_iter()
+            .map(|(name, rule)| TransferFunction::new(name, rule))
+            .collect())
     }
 
     fn globs(&self, key: &str, value: &toml::Value) -> Result<Vec<String>, ConfigError> {
@@ -714,8 +766,40 @@ scalar-read = "medium"
         assert!(policy.hot_by_name("forward").is_some());
         assert!(policy.hot_by_name("process_frame").is_none());
         assert!(policy.is_guard_name("self.TRACE_ON"));
-        assert_eq!(policy.transfer_functions, vec!["utils.to_numpy".to_string()]);
+        assert_eq!(
+            policy.transfer_functions,
+            vec![TransferFunction::new("utils.to_numpy", RuleId::ExplicitCopy)]
+        );
         assert!(config.settings().is_ok());
+    }
+
+    #[test]
+    fn transfer_functions_as_a_table_name_their_rules() {
+        let config = parse(
+            "[transfer-functions]\n\"Gate::to_vec2\" = \"D2H001\"\n\"Gate::to_scalar\" = \"scalar-read\"\n\"io.sync\" = \"d2h004\"\n",
+        )
+        .unwrap();
+        // In name order (a TOML table's), as `d2h config` prints them.
+        assert_eq!(
+            config.transfer_functions,
+            vec![
+                TransferFunction::new("Gate::to_scalar", RuleId::ScalarRead),
+                TransferFunction::new("Gate::to_vec2", RuleId::ExplicitCopy),
+                TransferFunction::new("io.sync", RuleId::ExplicitSync),
+            ]
+        );
+        // Printed as a table (not every entry is a copy), and read back the same.
+        let printed = config.to_toml();
+        assert!(
+            printed
+                .contains("[transfer-functions]\n\"Gate::to_scalar\" = \"D2H002\"\n\"Gate::to_vec2\" = \"D2H001\"\n"),
+            "{printed}"
+        );
+        let back = parse(&printed).unwrap();
+        assert_eq!(back.transfer_functions, config.transfer_functions);
+        // A list is copies, printed as a list.
+        let list = parse("transfer-functions = [\"utils.to_numpy\"]\n").unwrap();
+        assert!(list.to_toml().contains("transfer-functions = [\"utils.to_numpy\"]"));
     }
 
     #[test]
@@ -758,6 +842,22 @@ scalar-read = "medium"
             (
                 "transfer-functions = [\"utils.\"]",
                 "`transfer-functions`: `utils.` is not a dotted function name",
+            ),
+            (
+                "transfer-functions = { \"Gate:to_vec2\" = \"D2H001\" }",
+                "`transfer-functions`: `Gate:to_vec2` is not a dotted function name",
+            ),
+            (
+                "transfer-functions = { \"Gate::to_vec2\" = \"D2H901\" }",
+                "`transfer-functions.\"Gate::to_vec2\"`: `D2H901` is not a transfer rule",
+            ),
+            (
+                "transfer-functions = { \"Gate::to_vec2\" = 1 }",
+                "`transfer-functions.\"Gate::to_vec2\"`: expected a rule code or name",
+            ),
+            (
+                "transfer-functions = \"utils.to_numpy\"",
+                "`transfer-functions`: expected an array of names or a table of name = rule",
             ),
             ("cold-paths = [\"a/[b\"]", "`cold-paths`: invalid glob `a/[b`"),
             (

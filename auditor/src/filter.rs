@@ -3,20 +3,23 @@
 //!
 //! In order, for each file:
 //! 1. rules that are off (`select` / `ignore`, `per-file-ignores`) are dropped;
-//! 2. findings covered by a suppression comment are dropped, and each
-//!    suppression remembers which codes it used;
+//! 2. findings covered by a suppression comment are set aside as suppressed
+//!    (kept for the report, with the comment's reason, but not counted or
+//!    gated), and each suppression remembers which codes it used;
 //! 3. unused suppressions become D2H901 findings, and — with `require-reason`
 //!    — suppressions without a reason become D2H902 findings (when those
 //!    rules are on for the file);
 //! 4. `severity` overrides set a rule's severity;
 //! 5. findings in `cold-paths` become low.
 //!
+//! Steps 4 and 5 apply to suppressed findings too: they keep their real severity.
+//!
 //! Every changed severity says why in its reason.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use d2h_reports::{fingerprint, Finding};
+use d2h_reports::{fingerprint, Finding, SuppressedFinding, Suppression, SuppressionKind};
 use d2h_rules::{RuleId, Severity};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
@@ -111,6 +114,14 @@ impl Patterns {
     }
 }
 
+/// A file's findings after the post-filter: those that report, and those a
+/// suppression comment covers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filtered {
+    pub findings: Vec<Finding>,
+    pub suppressed: Vec<SuppressedFinding>,
+}
+
 /// The compiled configuration that acts after the project pass (and the
 /// exclude globs, which act before it).
 #[derive(Debug, Clone)]
@@ -175,15 +186,21 @@ impl Settings {
         glob_path: &str,
         findings: Vec<Finding>,
         suppressions: &FileSuppressions,
-    ) -> Vec<Finding> {
-        let mut findings: Vec<Finding> = findings
+    ) -> Filtered {
+        let findings: Vec<Finding> = findings
             .into_iter()
             .filter(|f| self.is_enabled(f.rule, glob_path))
             .collect();
-        if !suppressions.is_empty() {
-            findings = self.suppress(file, glob_path, findings, suppressions);
-        }
-        for finding in &mut findings {
+        let mut filtered = if suppressions.is_empty() {
+            Filtered {
+                findings,
+                suppressed: Vec::new(),
+            }
+        } else {
+            self.suppress(file, glob_path, findings, suppressions)
+        };
+        let suppressed = filtered.suppressed.iter_mut().map(|s| &mut s.finding);
+        for finding in filtered.findings.iter_mut().chain(suppressed) {
             if let Some(&severity) = self.severity.get(&finding.rule) {
                 if severity != finding.severity {
                     finding.reason = format!(
@@ -205,7 +222,7 @@ impl Settings {
                 }
             }
         }
-        findings
+        filtered
     }
 
     fn suppress(
@@ -214,11 +231,12 @@ impl Settings {
         glob_path: &str,
         findings: Vec<Finding>,
         suppressions: &FileSuppressions,
-    ) -> Vec<Finding> {
+    ) -> Filtered {
         let directives = &suppressions.directives;
         // Per directive: the rules it suppressed.
         let mut used: Vec<BTreeSet<RuleId>> = vec![BTreeSet::new(); directives.len()];
         let mut kept = Vec::with_capacity(findings.len());
+        let mut suppressed = Vec::new();
         for finding in findings {
             let covering = directives.iter().position(|placed| {
                 placed.directive.covers(finding.rule)
@@ -233,6 +251,15 @@ impl Settings {
             match covering {
                 Some(i) => {
                     used[i].insert(finding.rule);
+                    let placed = &directives[i];
+                    suppressed.push(SuppressedFinding {
+                        finding,
+                        suppression: Suppression {
+                            kind: SuppressionKind::InSource,
+                            justification: placed.directive.reason.clone(),
+                            line: placed.line,
+                        },
+                    });
                 }
                 None => kept.push(finding),
             }
@@ -306,7 +333,10 @@ impl Settings {
                 ));
             }
         }
-        kept
+        Filtered {
+            findings: kept,
+            suppressed,
+        }
     }
 }
 
@@ -377,13 +407,13 @@ impl Settings {
     /// [`Settings::apply`] to one file of the audit: reads its comments for
     /// suppressions (a cheap scan first; only files that mention `d2h:` or
     /// `noqa` are lexed).
-    pub fn apply_to_file(&self, display: &str, disk: &Path, findings: Vec<Finding>) -> Vec<Finding> {
+    pub fn apply_to_file(&self, display: &str, disk: &Path, findings: Vec<Finding>) -> Filtered {
         let suppressions = match crate::source::read_source(disk) {
             Ok(text) => FileSuppressions::from_comments(&crate::suppress::comments(display, &text)),
             Err(_) => FileSuppressions::default(),
         };
         if findings.is_empty() && suppressions.is_empty() {
-            return findings;
+            return Filtered::default();
         }
         let glob_path = self.glob_path(disk, display);
         self.apply(display, &glob_path, findings, &suppressions)
@@ -451,30 +481,62 @@ mod tests {
             base: None,
             ..settings("cold-paths = [\"scripts\"]\n[severity]\nD2H002 = \"medium\"\n")
         };
-        let out = s.apply(
-            "m.py",
-            "m.py",
-            vec![finding(RuleId::ScalarRead, 1, Severity::Critical)],
-            &FileSuppressions::default(),
-        );
+        let out = s
+            .apply(
+                "m.py",
+                "m.py",
+                vec![finding(RuleId::ScalarRead, 1, Severity::Critical)],
+                &FileSuppressions::default(),
+            )
+            .findings;
         assert_eq!(out[0].severity, Severity::Medium);
         assert!(
             out[0].reason.starts_with("medium by `severity.D2H002`"),
             "{}",
             out[0].reason
         );
-        let out = s.apply(
-            "m.py",
-            "scripts/m.py",
-            vec![finding(RuleId::ExplicitCopy, 1, Severity::Critical)],
-            &FileSuppressions::default(),
-        );
+        let out = s
+            .apply(
+                "m.py",
+                "scripts/m.py",
+                vec![finding(RuleId::ExplicitCopy, 1, Severity::Critical)],
+                &FileSuppressions::default(),
+            )
+            .findings;
         assert_eq!(out[0].severity, Severity::Low);
         assert!(
             out[0].reason.starts_with("in a cold path (`scripts`"),
             "{}",
             out[0].reason
         );
+    }
+
+    #[test]
+    fn suppressed_findings_keep_their_real_severity() {
+        let s = Settings {
+            base: None,
+            ..settings("cold-paths = [\"scripts\"]\n[severity]\nD2H002 = \"medium\"\n")
+        };
+        let src = "# d2h: ignore[D2H001,D2H002] both deliberate\nx = 1\n";
+        let out = s.apply(
+            "m.py",
+            "scripts/m.py",
+            vec![
+                finding(RuleId::ExplicitCopy, 2, Severity::Critical),
+                finding(RuleId::ScalarRead, 2, Severity::Critical),
+            ],
+            &suppressions(src),
+        );
+        assert!(out.findings.is_empty(), "{:?}", out.findings);
+        let severities: Vec<Severity> = out.suppressed.iter().map(|s| s.finding.severity).collect();
+        assert_eq!(severities, vec![Severity::Low, Severity::Low]);
+        let out = s.apply(
+            "m.py",
+            "m.py",
+            vec![finding(RuleId::ScalarRead, 2, Severity::Critical)],
+            &suppressions(src),
+        );
+        assert_eq!(out.suppressed[0].finding.severity, Severity::Medium);
     }
 
     #[test]
@@ -490,8 +552,8 @@ mod tests {
             ]
         };
         let none = FileSuppressions::default();
-        assert_eq!(s.apply("m.py", "m.py", input(), &none).len(), 1);
-        assert!(s.apply("tests/t.py", "tests/t.py", input(), &none).is_empty());
+        assert_eq!(s.apply("m.py", "m.py", input(), &none).findings.len(), 1);
+        assert!(s.apply("tests/t.py", "tests/t.py", input(), &none).findings.is_empty());
     }
 
     #[test]
@@ -508,6 +570,24 @@ mod tests {
             ],
             &suppressions(src),
         );
+        // The suppressed ones are kept aside, with the comment's reason and line.
+        let set_aside: Vec<(u32, Option<&str>, u32)> = out
+            .suppressed
+            .iter()
+            .map(|s| {
+                (
+                    s.finding.line,
+                    s.suppression.justification.as_deref(),
+                    s.suppression.line,
+                )
+            })
+            .collect();
+        assert_eq!(set_aside, vec![(1, Some("shown to the user"), 1), (5, Some("why"), 4)]);
+        assert!(out
+            .suppressed
+            .iter()
+            .all(|s| s.suppression.kind == SuppressionKind::InSource && s.finding.severity == Severity::Critical));
+        let out = out.findings;
         let summary: Vec<(RuleId, u32)> = out.iter().map(|f| (f.rule, f.line)).collect();
         assert_eq!(
             summary,
@@ -539,6 +619,13 @@ mod tests {
             ],
             &suppressions(src),
         );
+        assert_eq!(out.suppressed.len(), 2);
+        assert_eq!(
+            out.suppressed[0].suppression.justification.as_deref(),
+            Some("a debugging script")
+        );
+        assert_eq!(out.suppressed[1].suppression.justification, None);
+        let out = out.findings;
         // The bare noqa on line 2 suppressed a finding without a reason; the one on line 3 is not ours.
         let summary: Vec<(RuleId, u32)> = out.iter().map(|f| (f.rule, f.line)).collect();
         assert_eq!(summary, vec![(RuleId::MissingSuppressionReason, 2)]);
@@ -553,7 +640,7 @@ mod tests {
             Vec::new(),
             &suppressions("x = 1  # d2h: ignore[D2H005] why\n"),
         );
-        assert!(out.is_empty(), "{out:?}");
+        assert_eq!(out, Filtered::default());
         let s = settings("ignore = [\"D2H901\"]\n");
         let out = s.apply(
             "m.py",
@@ -561,6 +648,6 @@ mod tests {
             Vec::new(),
             &suppressions("x = 1  # d2h: ignore[D2H001] why\n"),
         );
-        assert!(out.is_empty(), "{out:?}");
+        assert_eq!(out, Filtered::default());
     }
 }

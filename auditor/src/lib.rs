@@ -127,9 +127,9 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> Result<AuditOutcome, 
         }
     }
     let files_scanned = scope.reported_count(&candidates);
-    let project = project::Project::new(&facts);
+    let project = project::Project::new(&facts, &options.policy);
     let load = |i: usize| source::read_source(disk_paths[i]).ok().map(Arc::from);
-    let per_file: Vec<Vec<d2h_reports::Finding>> = pool.install(|| {
+    let per_file: Vec<filter::Filtered> = pool.install(|| {
         (0..facts.len())
             .into_par_iter()
             .map(|i| {
@@ -138,12 +138,14 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> Result<AuditOutcome, 
             })
             .collect()
     });
+    let mut suppressed = Vec::new();
     let per_file: Vec<_> = per_file
         .into_iter()
         .enumerate()
-        .map(|(i, found)| {
+        .map(|(i, filtered)| {
             if scope.reports(&facts[i].path) {
-                found
+                suppressed.extend(filtered.suppressed);
+                filtered.findings
             } else {
                 Vec::new()
             }
@@ -168,7 +170,7 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> Result<AuditOutcome, 
     }
     let findings: Vec<_> = per_file.into_iter().flatten().collect();
     let root_display = root_display(paths, &root);
-    let report = Report::new(Origin::Static, root_display, findings, errors, files_scanned);
+    let report = Report::new(Origin::Static, root_display, findings, errors, files_scanned).with_suppressed(suppressed);
     Ok(AuditOutcome {
         report,
         sources,

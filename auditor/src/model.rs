@@ -91,6 +91,10 @@ pub enum CallTarget {
     SelfMethod { class: String, method: String },
     /// `obj.m()` on another receiver.
     Method { method: String },
+    /// `recv.m()` where `recv` is the result of another call
+    /// (`self.detector.postprocess().forward_to_host(..)`): linked to `m` of
+    /// the project type that call's callee declares it returns, else by name.
+    MethodOfResult { receiver: Box<CallTarget>, method: String },
     /// `module.f()` where `module` is an imported project module.
     ModuleAttr { module: String, name: String },
 }
@@ -100,7 +104,17 @@ impl CallTarget {
     pub fn name(&self) -> &str {
         match self {
             CallTarget::Name { name, .. } | CallTarget::ModuleAttr { name, .. } => name,
-            CallTarget::SelfMethod { method, .. } | CallTarget::Method { method } => method,
+            CallTarget::SelfMethod { method, .. }
+            | CallTarget::Method { method }
+            | CallTarget::MethodOfResult { method, .. } => method,
+        }
+    }
+
+    /// How many calls deep a [`CallTarget::MethodOfResult`] chain is (1 for any other target).
+    pub fn depth(&self) -> usize {
+        match self {
+            CallTarget::MethodOfResult { receiver, .. } => 1 + receiver.depth(),
+            _ => 1,
         }
     }
 }
@@ -122,6 +136,9 @@ pub struct FunctionFacts {
     pub cold: Option<String>,
     /// The type of what it returns.
     pub returns: Ty,
+    /// The project type it declares it returns (`Result<HostDetections>`:
+    /// `HostDetections`), for linking method calls on its result.
+    pub returns_type: Option<String>,
 }
 
 /// The loop a site or call stands in.

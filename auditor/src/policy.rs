@@ -2,6 +2,40 @@
 //! guards, which places are cold. Kept as data, not as conditionals scattered
 //! through the front ends, so configuration can extend it.
 
+use d2h_rules::RuleId;
+
+/// A project helper that moves data between the host and the device
+/// (configuration key `transfer-functions`): each call of it is a site of
+/// `rule`, judged by the caller's context, as a call of the library API it
+/// wraps would be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferFunction {
+    /// As written in the configuration: `utils.to_numpy`, `Gate::to_vec2`.
+    pub name: String,
+    /// The rule its calls fall under (D2H001 when the configuration gives a list).
+    pub rule: RuleId,
+}
+
+impl TransferFunction {
+    pub fn new(name: impl Into<String>, rule: RuleId) -> TransferFunction {
+        TransferFunction {
+            name: name.into(),
+            rule,
+        }
+    }
+
+    /// The name with Rust's `::` written as `.`, and a leading `crate.`,
+    /// `self.` or `super.` dropped: what qualified names are matched against.
+    pub fn dotted(&self) -> String {
+        let dotted = self.name.replace("::", ".");
+        let mut rest = dotted.as_str();
+        while let Some(tail) = ["crate.", "self.", "super."].iter().find_map(|p| rest.strip_prefix(p)) {
+            rest = tail;
+        }
+        rest.to_string()
+    }
+}
+
 /// Names and patterns that decide a site's severity context.
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -22,9 +56,10 @@ pub struct Policy {
     pub cold_prefixes: Vec<(String, String)>,
     /// Cold functions by exact name.
     pub cold_names: Vec<(String, String)>,
-    /// The project's own helpers that copy to the host (`utils.to_numpy`):
-    /// their calls are D2H001 sites (configuration key `transfer-functions`).
-    pub transfer_functions: Vec<String>,
+    /// The project's own helpers that transfer (`utils.to_numpy`,
+    /// `Gate::to_vec2`): their calls are sites of their rule (configuration
+    /// key `transfer-functions`).
+    pub transfer_functions: Vec<TransferFunction>,
 }
 
 fn owned(items: &[&str]) -> Vec<String> {
@@ -74,6 +109,7 @@ impl Default for Policy {
                 ("from_pretrained", "load/save"),
                 ("state_dict", "load/save"),
                 ("setup", "setup"),
+                ("teardown", "teardown"),
                 ("plot", "visualisation"),
                 ("visualize", "visualisation"),
                 ("visualise", "visualisation"),
@@ -138,21 +174,38 @@ impl Policy {
     /// The configured transfer function a call's qualified name stands for:
     /// `utils.to_numpy` matches `utils.to_numpy`, `pkg.utils.to_numpy` and (in
     /// `utils.py` itself, unqualified) `to_numpy`; an entry without a dot
-    /// matches any call of that name.
-    pub fn transfer_function(&self, qualified: &str) -> Option<&str> {
-        let dotted_suffix = |long: &str, short: &str| {
-            long.len() > short.len() && long.ends_with(short) && long.as_bytes()[long.len() - short.len() - 1] == b'.'
-        };
+    /// matches any call of that name. Rust paths (`Gate::to_vec2`) are
+    /// matched as dotted names (`Gate.to_vec2`). When several entries match,
+    /// the most specific (longest) one speaks.
+    pub fn transfer_function(&self, qualified: &str) -> Option<&TransferFunction> {
+        let qualified = qualified.replace("::", ".");
+        let qualified = qualified.as_str();
         self.transfer_functions
             .iter()
-            .find(|entry| {
+            .filter(|entry| {
+                let entry = entry.dotted();
                 let entry = entry.as_str();
                 entry == qualified
                     || dotted_suffix(qualified, entry)
                     || (qualified.contains('.') && dotted_suffix(entry, qualified))
                     || (!qualified.contains('.') && entry.rsplit('.').next() == Some(qualified))
             })
-            .map(String::as_str)
+            .max_by_key(|entry| entry.dotted().len())
+    }
+
+    /// The configured transfer function that a project function is, given its
+    /// full dotted name (`pipeline.transfer.Gate.to_vec2`, `pkg.utils.to_numpy`):
+    /// an entry matches when it is a dotted suffix of the name (`Gate.to_vec2`,
+    /// `transfer.Gate.to_vec2`), or, without a dot, when it is the function's
+    /// name; the most specific match speaks.
+    pub fn transfer_function_named(&self, full: &str) -> Option<&TransferFunction> {
+        self.transfer_functions
+            .iter()
+            .filter(|entry| {
+                let entry = entry.dotted();
+                full == entry || dotted_suffix(full, &entry)
+            })
+            .max_by_key(|entry| entry.dotted().len())
     }
 
     /// Whether a callee's last name segment looks like a model (`self.model`, `self.sam_decoder`).
@@ -165,6 +218,11 @@ impl Policy {
                 || lower.strip_prefix(m).is_some_and(|rest| rest.starts_with('_'))
         })
     }
+}
+
+/// Whether `short` is `long`'s last dotted components (`b.c` of `a.b.c`).
+fn dotted_suffix(long: &str, short: &str) -> bool {
+    long.len() > short.len() && long.ends_with(short) && long.as_bytes()[long.len() - short.len() - 1] == b'.'
 }
 
 /// Whether a path (relative, `/`-separated) is test code.
@@ -214,16 +272,60 @@ mod tests {
     #[test]
     fn transfer_functions_match_by_dotted_suffix() {
         let p = Policy {
-            transfer_functions: vec!["utils.to_numpy".to_string(), "fetch".to_string()],
+            transfer_functions: vec![
+                TransferFunction::new("utils.to_numpy", RuleId::ExplicitCopy),
+                TransferFunction::new("fetch", RuleId::ScalarRead),
+            ],
             ..Policy::default()
         };
-        assert_eq!(p.transfer_function("utils.to_numpy"), Some("utils.to_numpy"));
-        assert_eq!(p.transfer_function("pkg.utils.to_numpy"), Some("utils.to_numpy"));
-        assert_eq!(p.transfer_function("to_numpy"), Some("utils.to_numpy"));
-        assert_eq!(p.transfer_function("other.to_numpy"), None);
-        assert_eq!(p.transfer_function("myutils.to_numpy"), None);
-        assert_eq!(p.transfer_function("io.fetch"), Some("fetch"));
-        assert_eq!(Policy::default().transfer_function("to_numpy"), None);
+        let name = |q: &str| p.transfer_function(q).map(|t| t.name.as_str());
+        assert_eq!(name("utils.to_numpy"), Some("utils.to_numpy"));
+        assert_eq!(name("pkg.utils.to_numpy"), Some("utils.to_numpy"));
+        assert_eq!(name("to_numpy"), Some("utils.to_numpy"));
+        assert_eq!(name("other.to_numpy"), None);
+        assert_eq!(name("myutils.to_numpy"), None);
+        assert_eq!(name("io.fetch"), Some("fetch"));
+        assert_eq!(p.transfer_function("io.fetch").unwrap().rule, RuleId::ScalarRead);
+        assert!(Policy::default().transfer_function("to_numpy").is_none());
+    }
+
+    #[test]
+    fn rust_paths_are_dotted_names() {
+        let p = Policy {
+            transfer_functions: vec![
+                TransferFunction::new("Gate::to_vec2", RuleId::ExplicitCopy),
+                TransferFunction::new("crate::io::fetch", RuleId::ScalarRead),
+            ],
+            ..Policy::default()
+        };
+        let named = |full: &str| p.transfer_function_named(full).map(|t| t.name.as_str());
+        assert_eq!(named("pipeline.transfer.Gate.to_vec2"), Some("Gate::to_vec2"));
+        assert_eq!(named("Gate.to_vec2"), Some("Gate::to_vec2"));
+        assert_eq!(named("pipeline.transfer.Reader.to_vec2"), None);
+        assert_eq!(named("pipeline.transfer.MyGate.to_vec2"), None);
+        assert_eq!(named("crate.io.fetch"), Some("crate::io::fetch"));
+        assert_eq!(named("pipeline.io.fetch"), Some("crate::io::fetch"));
+        assert_eq!(
+            p.transfer_function("transfer::Gate::to_vec2").map(|t| t.rule),
+            Some(RuleId::ExplicitCopy)
+        );
+        // The most specific entry wins, whatever the order.
+        let p = Policy {
+            transfer_functions: vec![
+                TransferFunction::new("sync", RuleId::ExplicitSync),
+                TransferFunction::new("io::sync", RuleId::ScalarRead),
+            ],
+            ..Policy::default()
+        };
+        assert_eq!(
+            p.transfer_function_named("pkg.io.sync").map(|t| t.rule),
+            Some(RuleId::ScalarRead)
+        );
+        assert_eq!(
+            p.transfer_function_named("pkg.os.sync").map(|t| t.rule),
+            Some(RuleId::ExplicitSync)
+        );
+        assert_eq!(p.transfer_function("io.sync").map(|t| t.rule), Some(RuleId::ScalarRead));
     }
 
     #[test]

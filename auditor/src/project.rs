@@ -11,7 +11,8 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use d2h_reports::{Finding, Fingerprinter};
 use d2h_rules::{RuleId, Severity};
 
-use crate::model::{ArgSlot, CallTarget, Certainty, Context, FileFacts, Origin, Site, Ty};
+use crate::model::{ArgSlot, CallSite, CallTarget, Certainty, Context, FileFacts, Origin, Site, Ty};
+use crate::policy::{Policy, TransferFunction};
 use crate::source::one_line;
 
 /// A function anywhere in the project: (file index, function index).
@@ -43,10 +44,16 @@ pub struct Project<'a> {
     hot: HashMap<FnId, Vec<String>>,
     /// Functions that synchronise directly, unguarded.
     sync_wrappers: HashSet<FnId>,
+    /// Project functions that are configured transfer functions (`transfer-functions`).
+    transfer_functions: HashMap<FnId, TransferFunction>,
+    /// Functions that are not hot and are called only from low contexts
+    /// (setup, teardown, guarded, error paths), with one such caller in words.
+    called_only_when_cold: HashMap<FnId, String>,
 }
 
 impl<'a> Project<'a> {
-    pub fn new(files: &'a [FileFacts]) -> Self {
+    /// The project of `files`; `policy` names the transfer functions.
+    pub fn new(files: &'a [FileFacts], policy: &Policy) -> Self {
         let mut project = Project {
             files,
             by_module_name: HashMap::default(),
@@ -58,11 +65,15 @@ impl<'a> Project<'a> {
             callers: HashMap::default(),
             hot: HashMap::default(),
             sync_wrappers: HashSet::default(),
+            transfer_functions: HashMap::default(),
+            called_only_when_cold: HashMap::default(),
         };
         project.index();
+        project.find_transfer_functions(policy);
         project.link_callers();
         project.find_sync_wrappers();
         project.spread_hotness();
+        project.find_called_only_when_cold();
         project
     }
 
@@ -85,6 +96,22 @@ impl<'a> Project<'a> {
                             .push(id);
                         self.by_name.entry(function.name.as_str()).or_default().push(id);
                     }
+                }
+            }
+        }
+    }
+
+    /// The project functions the configuration names as transfer functions,
+    /// matched on their full dotted name (`pipeline.transfer.Gate.to_vec2`).
+    fn find_transfer_functions(&mut self, policy: &Policy) {
+        if policy.transfer_functions.is_empty() {
+            return;
+        }
+        for (file_index, file) in self.files.iter().enumerate() {
+            for (fn_index, function) in file.functions.iter().enumerate() {
+                let full = format!("{}.{}", file.module, function.qualname.replace("::", "."));
+                if let Some(entry) = policy.transfer_function_named(&full) {
+                    self.transfer_functions.insert((file_index, fn_index), entry.clone());
                 }
             }
         }
@@ -173,6 +200,26 @@ impl<'a> Project<'a> {
                 self.methods_named(method)
             }
             CallTarget::Method { method } => self.methods_named(method),
+            CallTarget::MethodOfResult { receiver, method } => {
+                let mut classes: Vec<&str> = self
+                    .resolve(file_index, receiver)
+                    .into_iter()
+                    .filter_map(|(f, i)| self.files[f].functions[i].returns_type.as_deref())
+                    .collect();
+                classes.sort_unstable();
+                classes.dedup();
+                let typed: Vec<FnId> = classes
+                    .iter()
+                    .filter_map(|class| self.by_class_method.get(&(*class, method.as_str())))
+                    .flatten()
+                    .copied()
+                    .collect();
+                if typed.is_empty() {
+                    self.methods_named(method)
+                } else {
+                    typed
+                }
+            }
         }
     }
 
@@ -270,6 +317,101 @@ impl<'a> Project<'a> {
         }
     }
 
+    /// Whether a call is test code (a test file, a test function, a test block).
+    fn is_test_call(&self, file_index: usize, call: &CallSite) -> bool {
+        let file = &self.files[file_index];
+        file.is_test
+            || matches!(
+                call.context.cold_block.as_deref(),
+                Some("in test code" | "in benchmark code")
+            )
+            || call
+                .context
+                .function
+                .is_some_and(|f| file.functions[f].cold.as_deref() == Some("test code"))
+    }
+
+    /// Why a call happens only in a low context, if it does: a guard, an
+    /// error path, a cold block, module level, or a cold caller (by name or
+    /// itself called only when cold, per `cold_now`).
+    fn cold_call(&self, file_index: usize, call: &CallSite, cold_now: &HashSet<FnId>) -> Option<String> {
+        let file = &self.files[file_index];
+        let context = &call.context;
+        if let Some(guard) = &context.guard {
+            return Some(format!("guarded by `{guard}`"));
+        }
+        if let Some(why) = context.error_path.as_ref().or(context.cold_block.as_ref()) {
+            return Some(why.clone());
+        }
+        let Some(function) = context.function else {
+            return Some("module level".to_string());
+        };
+        let caller = &file.functions[function];
+        if let Some(kind) = &caller.cold {
+            return Some(format!("`{}` ({kind})", caller.qualname));
+        }
+        cold_now
+            .contains(&(file_index, function))
+            .then(|| format!("`{}`", caller.qualname))
+    }
+
+    /// Functions that are not hot and whose every caller outside test code is
+    /// cold: a helper that only setup calls is setup too, one that only a
+    /// guarded block calls is guarded. The largest such set (so a cycle that
+    /// only setup enters is setup); a function without callers (an entry
+    /// point) or with one caller in per-call code keeps its own severity.
+    fn find_called_only_when_cold(&mut self) {
+        let mut cold_now: HashSet<FnId> = HashSet::default();
+        for (file_index, file) in self.files.iter().enumerate() {
+            for fn_index in 0..file.functions.len() {
+                let id = (file_index, fn_index);
+                if self.hot.contains_key(&id) || self.is_cold(id) {
+                    continue;
+                }
+                let has_caller = self
+                    .callers
+                    .get(&id)
+                    .into_iter()
+                    .flatten()
+                    .any(|&(f, c)| !self.is_test_call(f, &self.files[f].calls[c]));
+                if has_caller {
+                    cold_now.insert(id);
+                }
+            }
+        }
+        loop {
+            let warm: Vec<FnId> = cold_now
+                .iter()
+                .copied()
+                .filter(|id| {
+                    self.callers.get(id).into_iter().flatten().any(|&(f, c)| {
+                        let call = &self.files[f].calls[c];
+                        !self.is_test_call(f, call) && self.cold_call(f, call, &cold_now).is_none()
+                    })
+                })
+                .collect();
+            if warm.is_empty() {
+                break;
+            }
+            for id in warm {
+                cold_now.remove(&id);
+            }
+        }
+        let mut why: HashMap<FnId, String> = HashMap::default();
+        for &id in &cold_now {
+            let first = self
+                .callers
+                .get(&id)
+                .into_iter()
+                .flatten()
+                .filter(|&&(f, c)| !self.is_test_call(f, &self.files[f].calls[c]))
+                .filter_map(|&(f, c)| self.cold_call(f, &self.files[f].calls[c], &cold_now))
+                .min();
+            why.insert(id, first.unwrap_or_default());
+        }
+        self.called_only_when_cold = why;
+    }
+
     /// Resolves an unknown value's origin to a type, following callers and callees.
     fn resolve_origin(&self, file_index: usize, origin: &Origin, depth: usize, seen: &mut HashSet<String>) -> Ty {
         if depth >= RESOLUTION_DEPTH {
@@ -349,7 +491,9 @@ impl<'a> Project<'a> {
             };
             sites.push((site.clone(), uncertainty));
         }
-        sites.extend(self.sync_wrapper_calls(file_index, load_text));
+        let mut text: Option<Option<Arc<str>>> = None;
+        sites.extend(self.transfer_calls(file_index, &mut text, load_text));
+        sites.extend(self.sync_wrapper_calls(file_index, &mut text, load_text));
         sites.sort_by_key(|(site, _)| (site.span, site.rule));
         sites.dedup_by(|a, b| a.0.span == b.0.span && a.0.rule == b.0.rule);
 
@@ -382,15 +526,95 @@ impl<'a> Project<'a> {
             .collect()
     }
 
-    /// Calls of project helpers that synchronise are D2H004 sites themselves.
+    /// The source of a call, on one line (its callee's name when the file cannot be read again).
+    fn call_code(
+        &self,
+        call: &CallSite,
+        text: &mut Option<Option<Arc<str>>>,
+        load_text: &dyn Fn() -> Option<Arc<str>>,
+    ) -> String {
+        let text = text.get_or_insert_with(load_text);
+        text.as_deref()
+            .and_then(|t| t.get(call.range.0 as usize..call.range.1 as usize))
+            .map_or_else(|| call.target.name().to_string(), one_line)
+    }
+
+    /// Whether a call resolves to a configured transfer function.
+    fn calls_transfer_function(&self, file_index: usize, call_index: usize) -> bool {
+        self.callees(file_index, call_index)
+            .iter()
+            .any(|id| self.transfer_functions.contains_key(id))
+    }
+
+    /// Calls of configured transfer functions are sites of their rule, judged
+    /// by the caller's context, as a call of the library API they wrap would
+    /// be. A transfer function calling another (the gate's method handing
+    /// over to its reader) is one transfer's implementation, reported where
+    /// the outer one is called (as `#[track_caller]` records it at run time).
+    fn transfer_calls(
+        &self,
+        file_index: usize,
+        text: &mut Option<Option<Arc<str>>>,
+        load_text: &dyn Fn() -> Option<Arc<str>>,
+    ) -> Vec<(Site, Option<String>)> {
+        if self.transfer_functions.is_empty() {
+            return Vec::new();
+        }
+        let file = &self.files[file_index];
+        let mut sites = Vec::new();
+        for (call_index, call) in file.calls.iter().enumerate() {
+            let callees = self.callees(file_index, call_index);
+            let matched: Vec<&TransferFunction> = callees
+                .iter()
+                .filter_map(|id| self.transfer_functions.get(id))
+                .collect();
+            let Some(entry) = matched.first() else {
+                continue;
+            };
+            let delegation = call
+                .context
+                .function
+                .is_some_and(|f| self.transfer_functions.contains_key(&(file_index, f)));
+            if delegation {
+                continue;
+            }
+            // A call linked by name to several methods, not all of them transfer functions.
+            let uncertainty = (matched.len() < callees.len()).then(|| {
+                let names: Vec<String> = callees.iter().map(|id| format!("`{}`", self.qualname(*id))).collect();
+                format!(
+                    "the receiver's type is not known: the call may be any of {}",
+                    names.join(", ")
+                )
+            });
+            sites.push((
+                Site {
+                    rule: entry.rule,
+                    span: call.span,
+                    code: self.call_code(call, text, load_text),
+                    context: call.context.clone(),
+                    certainty: Certainty::Known,
+                    note: Some(format!(
+                        "calls `{}`, a transfer function of the configuration",
+                        entry.name
+                    )),
+                    moves_module: false,
+                },
+                uncertainty,
+            ));
+        }
+        sites
+    }
+
+    /// Calls of project helpers that synchronise are D2H004 sites themselves
+    /// (calls of configured transfer functions are judged by [`Self::transfer_calls`]).
     fn sync_wrapper_calls(
         &self,
         file_index: usize,
+        text: &mut Option<Option<Arc<str>>>,
         load_text: &dyn Fn() -> Option<Arc<str>>,
     ) -> Vec<(Site, Option<String>)> {
         let file = &self.files[file_index];
         let mut sites = Vec::new();
-        let mut text: Option<Option<Arc<str>>> = None;
         for (call_index, call) in file.calls.iter().enumerate() {
             let callees = self.callees(file_index, call_index);
             let Some(&wrapper) = callees.iter().find(|id| self.sync_wrappers.contains(id)) else {
@@ -399,16 +623,14 @@ impl<'a> Project<'a> {
             if call.context.function.map(|f| (file_index, f)) == Some(wrapper) {
                 continue;
             }
-            let text = text.get_or_insert_with(load_text);
-            let code = text
-                .as_deref()
-                .and_then(|t| t.get(call.range.0 as usize..call.range.1 as usize))
-                .map_or_else(|| call.target.name().to_string(), one_line);
+            if self.calls_transfer_function(file_index, call_index) {
+                continue;
+            }
             sites.push((
                 Site {
                     rule: RuleId::ExplicitSync,
                     span: call.span,
-                    code,
+                    code: self.call_code(call, text, load_text),
                     context: call.context.clone(),
                     certainty: Certainty::Known,
                     note: Some(format!("calls `{}`, which synchronises", self.qualname(wrapper))),
@@ -469,6 +691,12 @@ impl<'a> Project<'a> {
                 )
             };
             return (Severity::Critical, format!("{note}{why}"));
+        }
+        if let Some(caller) = self.called_only_when_cold.get(&id) {
+            return low(format!(
+                "in `{}`, called only from cold code (e.g. {caller})",
+                function.qualname
+            ));
         }
         if let Some(model_call) = in_loop.and_then(|l| l.calls_model.as_ref()) {
             let why = format!(

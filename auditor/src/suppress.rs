@@ -254,9 +254,16 @@ fn code(text: &str) -> Code {
     }
 }
 
-/// The free text after the codes: leading separators (`--`, `-`, `:`, `—`) dropped.
+/// The free text after the codes: leading separators (`--`, `-`, `:`, `—`)
+/// dropped, and ending where another comment starts on the same line (a `#`
+/// or `//` after whitespace: `// d2h: ignore[D2H001] why // d2h-site: x`).
 fn reason_of(rest: &str) -> Option<String> {
-    let reason = rest
+    let end = [" #", "\t#", " //", "\t//"]
+        .iter()
+        .filter_map(|marker| rest.find(marker))
+        .min()
+        .unwrap_or(rest.len());
+    let reason = rest[..end]
         .trim()
         .trim_start_matches(['-', ':', '—', '–'])
         .trim()
@@ -633,6 +640,18 @@ mod tests {
         assert_eq!(all[0].syntax, Syntax::Noqa);
         assert_eq!(all[0].reason, None);
         assert_eq!(all[1].reason.as_deref(), Some("why"));
+    }
+
+    #[test]
+    fn a_reason_ends_where_another_comment_starts() {
+        let d = one("// d2h: ignore[D2H001] legacy mode, on purpose // d2h-site: legacy-cost");
+        assert_eq!(d.reason.as_deref(), Some("legacy mode, on purpose"));
+        let d = one("# d2h: ignore[D2H001] shown to the user  # pragma: no cover");
+        assert_eq!(d.reason.as_deref(), Some("shown to the user"));
+        let d = one("# d2h: ignore[D2H001] see https://example.invalid/a#b");
+        assert_eq!(d.reason.as_deref(), Some("see https://example.invalid/a#b"));
+        let d = one("// d2h: ignore[D2H001] // only another comment");
+        assert_eq!(d.reason, None);
     }
 
     #[test]

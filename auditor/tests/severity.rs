@@ -555,3 +555,127 @@ def forward(x: torch.Tensor):
     assert_eq!(report.findings.len(), 1, "{}", dump(&report));
     expect(&report, "x.cpu()", Severity::Critical, "hot root");
 }
+
+// ------------------------------------------- low: called only from cold code
+
+/// A helper whose every caller (outside tests) is setup, a guard or an error
+/// path runs only there: it is low, and says which caller made it so. One
+/// caller in per-call code keeps it medium; callers in tests do not count
+/// (a library function only its tests call stays per-call code).
+#[test]
+fn helpers_called_only_from_cold_code_are_low() {
+    let report = audit_sources(&[
+        (
+            "model.py",
+            r#"import torch
+
+
+class Model:
+    def __init__(self):
+        self.table = build_table()
+
+    def teardown(self, t: torch.Tensor):
+        return t.max().item()
+
+    def report(self, t: torch.Tensor, debug: bool):
+        if debug:
+            debug_dump(t)
+        return shared(t)
+
+
+def build_table():
+    return table_rows(torch.ones(3, device="cuda"))
+
+
+def table_rows(t: torch.Tensor):
+    return t.tolist()
+
+
+def shared(t: torch.Tensor):
+    return t.numpy()
+
+
+def setup_shared(t: torch.Tensor):
+    return shared(t)
+
+
+def debug_dump(t: torch.Tensor):
+    return t.cpu()
+
+
+def only_tested(t: torch.Tensor):
+    return t.sum().item()
+"#,
+        ),
+        (
+            "tests/test_model.py",
+            "import torch\nfrom model import only_tested\n\n\ndef test_it():\n    only_tested(torch.ones(2))\n",
+        ),
+    ]);
+    expect(
+        &report,
+        "t.tolist()",
+        Severity::Low,
+        "in `table_rows`, called only from cold code (e.g. `build_table`)",
+    );
+    expect(
+        &report,
+        "t.cpu()",
+        Severity::Low,
+        "called only from cold code (e.g. guarded by `debug`)",
+    );
+    expect(&report, "t.numpy()", Severity::Medium, "not reached from a hot root");
+    expect(&report, "t.max().item()", Severity::Low, "`Model.teardown` (teardown)");
+    expect(
+        &report,
+        "t.sum().item()",
+        Severity::Medium,
+        "not reached from a hot root",
+    );
+}
+
+/// `transfer-functions` also names methods: each call of one is a site of its
+/// configured rule at the caller, judged by the caller's context.
+#[test]
+fn configured_transfer_methods_are_sites_where_they_are_called() {
+    let dir = tempfile::Builder::new().prefix("d2h-test").tempdir().unwrap();
+    common::write_tree(
+        dir.path(),
+        &[(
+            "model.py",
+            r#"import torch
+
+
+class Gate:
+    def fetch(self, t):
+        return t.cpu()
+
+
+class Model:
+    def __init__(self):
+        self.gate = Gate()
+
+    def forward(self, x: torch.Tensor):
+        y = x * 2
+        self.gate.fetch(y)
+        return y
+"#,
+        )],
+    );
+    let policy = d2h_auditor::Policy {
+        transfer_functions: vec![d2h_auditor::policy::TransferFunction::new(
+            "Gate.fetch",
+            RuleId::ExplicitCopy,
+        )],
+        ..d2h_auditor::Policy::default()
+    };
+    let options = d2h_auditor::AuditOptions {
+        policy,
+        ..d2h_auditor::AuditOptions::default()
+    };
+    let report = d2h_auditor::audit(&[dir.path().to_path_buf()], &options)
+        .unwrap()
+        .report;
+    let call = expect(&report, "self.gate.fetch(y)", Severity::Critical, "calls `Gate.fetch`");
+    assert_eq!(call.rule, RuleId::ExplicitCopy);
+}

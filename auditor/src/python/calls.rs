@@ -382,8 +382,9 @@ impl Analyzer<'_> {
         };
         // The team's own copy helpers (`transfer-functions` in the configuration).
         if let Some(entry) = self.policy.transfer_function(&qualified) {
-            let note = Some(format!("calls `{entry}`, a transfer function of the configuration"));
-            self.site(RuleId::ExplicitCopy, site_range, Certainty::Known, note);
+            let (rule, name) = (entry.rule, entry.name.clone());
+            let note = Some(format!("calls `{name}`, a transfer function of the configuration"));
+            self.site(rule, site_range, Certainty::Known, note);
             return Ty::Host;
         }
         if imported {

@@ -335,6 +335,7 @@ impl Analyzer<'_> {
                 hot_root,
                 cold,
                 returns: Ty::UNKNOWN,
+                returns_type: None,
             });
         }
 

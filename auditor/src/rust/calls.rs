@@ -38,6 +38,10 @@ const ELEMENT_CLOSURES: &[&str] = &[
     "is_some_and",
 ];
 
+/// How many calls of a chain (`a.b().c().d()`) a method call's target keeps
+/// for linking through declared return types; longer chains link by name.
+const MAX_RESULT_CHAIN: usize = 4;
+
 /// Methods that run a model and return its output.
 const FORWARD_METHODS: &[&str] = &["forward", "forward_t", "forward_ts", "apply", "apply_t"];
 
@@ -309,12 +313,19 @@ impl Analyzer<'_> {
     }
 
     fn method_target(&self, recv: &Val, method: &str) -> CallTarget {
-        match &recv.of {
-            Some(class) => CallTarget::SelfMethod {
+        match (&recv.of, &recv.ty) {
+            (Some(class), _) => CallTarget::SelfMethod {
                 class: class.clone(),
                 method: method.to_string(),
             },
-            None => CallTarget::Method {
+            // The result of another call: linked through the type its callee declares.
+            (None, Ty::Unknown(Some(Origin::Return(receiver)))) if receiver.depth() < MAX_RESULT_CHAIN => {
+                CallTarget::MethodOfResult {
+                    receiver: Box::new(receiver.clone()),
+                    method: method.to_string(),
+                }
+            }
+            (None, _) => CallTarget::Method {
                 method: method.to_string(),
             },
         }

@@ -291,10 +291,9 @@ impl Analyzer<'_> {
             })
             .collect();
         let index = self.out.functions.len();
-        let returns = self
-            .returns
-            .get(&(class.clone(), name.clone()))
-            .map_or(Ty::UNKNOWN, |v| v.ty.clone());
+        let declared = self.returns.get(&(class.clone(), name.clone()));
+        let returns = declared.map_or(Ty::UNKNOWN, |v| v.ty.clone());
+        let returns_type = declared.and_then(|v| v.of.clone());
         self.out.functions.push(FunctionFacts {
             name: name.clone(),
             qualname,
@@ -304,6 +303,7 @@ impl Analyzer<'_> {
             hot_root,
             cold,
             returns,
+            returns_type,
         });
 
         let saved_env = std::mem::take(&mut self.env);

@@ -44,8 +44,15 @@ impl Default for RustPolicy {
     fn default() -> Self {
         RustPolicy {
             hot_traits: owned(&["Module", "ModuleT"]),
-            cold_traits: pairs(&[("Display", "formatting"), ("Debug", "formatting"), ("Drop", "teardown")]),
-            cold_names: pairs(&[("new", "setup"), ("default", "setup")]),
+            // candle's `SimpleBackend` serves a `VarBuilder` while a model is built.
+            cold_traits: pairs(&[
+                ("Display", "formatting"),
+                ("Debug", "formatting"),
+                ("Drop", "teardown"),
+                ("SimpleBackend", "load/save"),
+            ]),
+            // Constructors by convention (`open` a source, a device, a file).
+            cold_names: pairs(&[("new", "setup"), ("default", "setup"), ("open", "setup")]),
             cold_prefixes: pairs(&[("new_", "setup")]),
             test_attributes: owned(&["test", "bench", "rstest", "test_case", "quickcheck"]),
             guard_log_names: owned(&["log", "logs", "logging", "logger", "trace", "tracing"]),
@@ -159,6 +166,8 @@ mod tests {
         assert_eq!(p.cold_kind("new"), Some("setup"));
         assert_eq!(p.cold_kind("new_with_weights"), Some("setup"));
         assert_eq!(p.cold_kind("newton"), None);
+        assert_eq!(p.cold_kind("open"), Some("setup"));
+        assert_eq!(p.cold_kind("open_stream"), None);
         assert_eq!(p.cold_trait("Display"), Some("formatting"));
         assert!(p.hot_trait("Module"));
     }
