@@ -3,9 +3,10 @@
 //! answers written out so `benches/lsa_scipy.py` can check them against
 //! `scipy.optimize.linear_sum_assignment` and time scipy on the same data.
 //!
-//!     lsa_gpu OUT_DIR [BATCH ROWS COLS RUNS]
+//!     lsa_gpu OUT_DIR [BATCH ROWS COLS RUNS SAMPLE]
 //!
-//! Writes OUT_DIR/bench.bin (the timed batch) and OUT_DIR/sample.bin (1,000
+//! Writes OUT_DIR/bench.bin (the timed batch) and OUT_DIR/sample.bin (SAMPLE,
+//! default 1,000,
 //! problems of varied shapes with ties and forbidden pairs), each a sequence
 //! of problems `rows: u32, cols: u32, costs: rows*cols f32, answer: rows i64`
 //! (little endian), and OUT_DIR/bench.json with the timings.
@@ -87,11 +88,15 @@ mod gpu {
 
     pub fn main() -> Result<(), Error> {
         let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
-        let dir = PathBuf::from(args.first().ok_or("usage: lsa_gpu OUT_DIR [BATCH ROWS COLS RUNS]")?);
+        let dir = PathBuf::from(
+            args.first()
+                .ok_or("usage: lsa_gpu OUT_DIR [BATCH ROWS COLS RUNS SAMPLE]")?,
+        );
         let batch = arg(&args, 1, 64)?;
         let rows = arg(&args, 2, 300)?;
         let cols = arg(&args, 3, 300)?;
         let runs = arg(&args, 4, 20)?;
+        let sample_problems = arg(&args, 5, 1000)?;
         std::fs::create_dir_all(&dir)?;
         let dev = Device::new_cuda(0)?;
         let Device::Cuda(cuda) = &dev else { unreachable!() };
@@ -123,10 +128,10 @@ mod gpu {
         write_problems(&mut bench, rows, cols, &costs, &answers)?;
         bench.flush()?;
 
-        // The sample: 1,000 problems of varied shapes and cost styles.
+        // The sample: problems of varied shapes and cost styles.
         let mut sample = std::io::BufWriter::new(std::fs::File::create(dir.join("sample.bin"))?);
         let mut written = 0;
-        while written < 1000 {
+        while written < sample_problems {
             let (b, r, c) = (10, 1 + rng.below(120) as usize, 1 + rng.below(120) as usize);
             let style = rng.below(3);
             let data: Vec<f32> = (0..b * r * c)

@@ -234,7 +234,7 @@ pub fn run(pipeline: &mut Pipeline, source: &mut dyn FrameSource, options: RunOp
             peak_bytes: peak,
         });
     }
-    let gpu_timed = gpu.finish(&mut samples)?;
+    let gpu_timed = gpu.finish(&mut samples, pipeline)?;
     let after = alloc::snapshot();
     let teardown = pipeline.teardown()?;
     Ok(RunOutcome {
@@ -290,7 +290,7 @@ mod gpu {
         pub(super) fn device_used_bytes(&self) -> Result<Option<u64>> {
             Ok(None)
         }
-        pub(super) fn finish(self, _samples: &mut [FrameSample]) -> Result<bool> {
+        pub(super) fn finish(self, _samples: &mut [FrameSample], _pipeline: &crate::Pipeline) -> Result<bool> {
             Ok(false)
         }
     }
