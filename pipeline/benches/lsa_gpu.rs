@@ -26,6 +26,10 @@ fn main() {
 }
 
 #[cfg(feature = "cuda")]
+#[path = "../tests/common/rng.rs"]
+mod rng;
+
+#[cfg(feature = "cuda")]
 mod gpu {
     use std::io::Write;
     use std::path::PathBuf;
@@ -35,23 +39,9 @@ mod gpu {
     use d2h_pipeline::matcher::lsa::AssignOp;
     use d2h_pipeline::matcher::FORBIDDEN;
 
-    type Error = Box<dyn std::error::Error>;
+    use crate::rng::Rng;
 
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-        fn unit(&mut self) -> f32 {
-            (self.next() >> 40) as f32 / (1u64 << 24) as f32
-        }
-    }
+    type Error = Box<dyn std::error::Error>;
 
     fn arg(args: &[String], i: usize, default: usize) -> Result<usize, Error> {
         match args.get(i) {

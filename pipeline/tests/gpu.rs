@@ -19,21 +19,11 @@ use d2h_pipeline::transfer::TransferRecord;
 use d2h_pipeline::{run, Mode, Phase, Pipeline, PipelineConfig, RunOptions, SyntheticVideo};
 use d2h_rules::RuleId;
 
+mod common;
+use common::rng::Rng;
+
 /// CUPTI takes one subscriber per process: the driver-count tests take turns.
 static CUPTI: Mutex<()> = Mutex::new(());
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn cuda() -> Device {
     Device::new_cuda(0).expect("these tests need a CUDA device")

@@ -9,19 +9,8 @@ use d2h_pipeline::matcher::{Tracker, TrackerConfig, FORBIDDEN};
 use d2h_pipeline::transfer::Gate;
 use d2h_pipeline::Phase;
 
-/// xorshift for reproducible instances.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+mod common;
+use common::rng::Rng;
 
 /// The minimum total cost over every assignment of min(rows, cols) pairs.
 fn brute_force(cost: &[f32], rows: usize, cols: usize) -> f64 {
