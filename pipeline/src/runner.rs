@@ -234,7 +234,7 @@ pub fn run(pipeline: &mut Pipeline, source: &mut dyn FrameSource, options: RunOp
             peak_bytes: peak,
         });
     }
-    let gpu_timed = gpu.finish(&mut samples, pipeline)?;
+    let gpu_timed = gpu.teardown(&mut samples, pipeline)?;
     let after = alloc::snapshot();
     let teardown = pipeline.teardown()?;
     Ok(RunOutcome {
@@ -290,7 +290,7 @@ mod gpu {
         pub(super) fn device_used_bytes(&self) -> Result<Option<u64>> {
             Ok(None)
         }
-        pub(super) fn finish(self, _samples: &mut [FrameSample], _pipeline: &crate::Pipeline) -> Result<bool> {
+        pub(super) fn teardown(self, _samples: &mut [FrameSample], _pipeline: &crate::Pipeline) -> Result<bool> {
             Ok(false)
         }
     }
@@ -391,9 +391,9 @@ mod gpu {
                 Ok(Some((total - free) as u64))
             }
 
-            /// Fills in the GPU latencies and driver counts; returns whether
-            /// the latencies are GPU times.
-            pub(in super::super) fn finish(
+            /// After the last frame: fills in the GPU latencies and driver
+            /// counts; returns whether the latencies are GPU times.
+            pub(in super::super) fn teardown(
                 self,
                 samples: &mut [FrameSample],
                 pipeline: &crate::Pipeline,
