@@ -97,13 +97,14 @@ pub fn analyze(path: &str, text: &str, policy: &Policy) -> Result<FileFacts, Ana
 /// The offset where bracket nesting first exceeds `limit`, counting raw bytes
 /// (brackets in strings count too: a cheap guard, not a parser).
 fn bracket_depth_exceeded(text: &str, limit: usize) -> Option<usize> {
-    // Branch-free running depth; closers in strings can only make it smaller.
+    // Running depth; closers in strings can only make it smaller, and never below
+    // zero: else a string of closers early in a file would let deep nesting through.
     let limit = limit as i64;
     let mut depth: i64 = 0;
     for (offset, &byte) in text.as_bytes().iter().enumerate() {
         let opens = matches!(byte, b'(' | b'[' | b'{') as i64;
         let closes = matches!(byte, b')' | b']' | b'}') as i64;
-        depth += opens - closes;
+        depth = (depth + opens - closes).max(0);
         if depth > limit {
             return Some(offset);
         }
@@ -136,6 +137,15 @@ mod tests {
         assert_eq!((err.kind, err.line), (ErrorKind::TooDeep, 2));
         let fine = format!("x = {}1{}\n", "(".repeat(150), ")".repeat(150));
         assert!(analyze("fine.py", &fine, &Policy::default()).is_ok());
+        // Unbalanced closers in a string before the nesting do not buy extra depth.
+        let evading = format!(
+            "s = \"{}\"\nx = {}1{}\n",
+            ")".repeat(100),
+            "(".repeat(1050),
+            ")".repeat(1050)
+        );
+        let err = analyze("evading.py", &evading, &Policy::default()).unwrap_err();
+        assert_eq!((err.kind, err.line), (ErrorKind::TooDeep, 2));
     }
 
     #[test]
