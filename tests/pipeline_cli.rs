@@ -194,3 +194,12 @@ fn a_bad_image_is_an_error_not_a_panic() {
         .stderr(predicate::str::contains("too large"))
         .stderr(predicate::str::contains("panicked").not());
 }
+
+#[test]
+fn driver_counts_need_the_cuda_device() {
+    run(&["--driver-counts", "--frames", "1", "--size", "64"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--driver-counts"))
+        .stderr(predicate::str::contains("--device cuda"));
+}

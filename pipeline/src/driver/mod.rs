@@ -314,6 +314,67 @@ mod tests {
         assert_eq!((next.kernels, next.kernel_ns, next.dtoh_copies), (1, 500, 0));
     }
 
+    fn sample(gate_reads: u64, dtoh_calls: u64, dtoh_copies: u64, latency_ms: f64) -> crate::runner::FrameSample {
+        crate::runner::FrameSample {
+            latency_ms,
+            gate_reads,
+            driver: Some(FrameDriverCounts {
+                api: ApiCounts {
+                    dtoh_calls,
+                    syncs: 1,
+                    ..ApiCounts::default()
+                },
+                executed: WindowStats {
+                    dtoh_copies,
+                    dtoh_bytes: 100 * dtoh_copies,
+                    kernels: 10,
+                    kernel_ns: 2_000_000,
+                    ..WindowStats::default()
+                },
+            }),
+            ..crate::runner::FrameSample::default()
+        }
+    }
+
+    fn outcome(samples: Vec<crate::runner::FrameSample>) -> crate::RunOutcome {
+        crate::RunOutcome {
+            samples,
+            warmup: 1,
+            alloc_installed: false,
+            large_in_frames: 0,
+            staging_large_in_frames: 0,
+            teardown: crate::Teardown { tracks_started: 0 },
+            gpu_timed: true,
+        }
+    }
+
+    #[test]
+    fn the_report_section_averages_frames_and_checks_each_against_the_gate() {
+        let stats = driver_stats(&outcome(vec![
+            sample(2, 2, 2, 8.0),
+            sample(2, 2, 2, 4.0),
+            sample(4, 4, 4, 4.0),
+        ]))
+        .unwrap();
+        assert_eq!(stats.frames, 3);
+        assert!((stats.gate_reads_per_frame - 8.0 / 3.0).abs() < 1e-9);
+        assert!((stats.dtoh_copies_per_frame - 8.0 / 3.0).abs() < 1e-9);
+        assert!((stats.syncs_per_frame - 1.0).abs() < 1e-9);
+        assert!((stats.kernel_ms_per_frame - 2.0).abs() < 1e-9);
+        // Busy time over the frames after the warm-up: 4 ms of kernels in 8 ms.
+        assert!((stats.busy_fraction - 0.5).abs() < 1e-9);
+        assert!(stats.agrees_with_gate);
+
+        // One frame whose executed copies differ from the gate's reads: no agreement,
+        // even though the totals over the run would match.
+        let stats = driver_stats(&outcome(vec![sample(2, 2, 3, 4.0), sample(2, 2, 1, 4.0)])).unwrap();
+        assert!(!stats.agrees_with_gate);
+
+        // A run without driver counts has no section.
+        let uncounted = crate::runner::FrameSample::default();
+        assert_eq!(driver_stats(&outcome(vec![uncounted])), None);
+    }
+
     #[test]
     fn api_counts_subtract_to_a_frame() {
         let before = ApiCounts {
