@@ -13,10 +13,35 @@ pub enum SourceError {
     NotUtf8(usize),
 }
 
-/// Reads a file as UTF-8 text; a leading BOM is dropped.
+/// Reads a file as UTF-8 text; a leading BOM is dropped. In a Python file a
+/// lone `\r` ends a line, as it does for Python's tokenizer, so it is read as
+/// `\n` (same length: every byte offset stays valid) and the line numbers of
+/// findings, code frames and suppressions agree with Python's. Rust source is
+/// left as is (rustc counts lines by `\n` alone).
 pub fn read_source(path: &Path) -> Result<String, SourceError> {
     let bytes = std::fs::read(path)?;
-    decode(bytes)
+    let text = decode(bytes)?;
+    Ok(match crate::walk::language(path) {
+        Some(crate::Language::Rust) => text,
+        _ => lone_cr_to_lf(text),
+    })
+}
+
+/// Replaces each `\r` not followed by `\n` with `\n`.
+pub fn lone_cr_to_lf(text: String) -> String {
+    let bytes = text.as_bytes();
+    let lone: Vec<usize> = memchr::memchr_iter(b'\r', bytes)
+        .filter(|&i| bytes.get(i + 1) != Some(&b'\n'))
+        .collect();
+    if lone.is_empty() {
+        return text;
+    }
+    let mut bytes = text.into_bytes();
+    for i in lone {
+        bytes[i] = b'\n';
+    }
+    // One ASCII byte replaced by another: still UTF-8.
+    String::from_utf8(bytes).expect("replacing an ASCII byte keeps UTF-8 valid")
 }
 
 /// Decodes bytes as UTF-8 source text, rejecting binary files.
@@ -109,6 +134,15 @@ mod tests {
         assert!(matches!(decode(b"x = 1\0".to_vec()), Err(SourceError::Binary(5))));
         assert!(matches!(decode(vec![b'x', 0xff]), Err(SourceError::NotUtf8(1))));
         assert_eq!(decode("\u{feff}x = 1".as_bytes().to_vec()).unwrap(), "x = 1");
+    }
+
+    #[test]
+    fn lone_carriage_returns_end_lines_and_keep_offsets() {
+        let text = "a = 1\rb = 2\r\nc = 3\r".to_string();
+        let fixed = lone_cr_to_lf(text.clone());
+        assert_eq!(fixed, "a = 1\nb = 2\r\nc = 3\n");
+        assert_eq!(fixed.len(), text.len());
+        assert_eq!(lone_cr_to_lf("x\r\ny\n".to_string()), "x\r\ny\n");
     }
 
     #[test]
