@@ -403,6 +403,14 @@ fn explicit_symlink_loops_and_dangling_links_do_not_exist_and_exit_2() {
             .stderr(predicate::str::contains(bad))
             .get_output()
             .clone();
+        // Standard error gives the system's reason, not a blanket "no such file".
+        let stderr = String::from_utf8_lossy(&output.stderr).to_lowercase();
+        let reason = if bad == "self.py" {
+            "symbolic link"
+        } else {
+            "no such file or directory"
+        };
+        assert!(stderr.contains(reason) && !stderr.contains("os error"), "{stderr}");
         let report = json(&output.stdout);
         let errors = errors_of(&report);
         assert_eq!(errors.keys().collect::<Vec<_>>(), vec![bad], "{report:#}");

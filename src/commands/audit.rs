@@ -163,10 +163,15 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
     } else {
         args.paths.clone()
     };
-    let missing: Vec<String> = paths
+    // Paths that do not resolve, with the system's reason (missing, a symlink
+    // loop, a permission): they exit 2 after the rest is audited.
+    let unresolved: Vec<String> = paths
         .iter()
-        .filter(|p| !p.exists())
-        .map(|p| p.display().to_string())
+        .filter_map(|p| {
+            std::fs::metadata(p)
+                .err()
+                .map(|e| format!("{}: {}", p.display(), io_reason(&e)))
+        })
         .collect();
     let format: Format = args.format.into();
     let setup = adoption::Setup::new(&paths, args.config.as_deref())?;
@@ -208,8 +213,8 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
             adoption::write_baseline_section(report, format, args.output.as_deref())?;
         }
     }
-    if !missing.is_empty() {
-        eprintln!("d2h: error: no such file or directory: {}", missing.join(", "));
+    if !unresolved.is_empty() {
+        eprintln!("d2h: error: cannot audit {}", unresolved.join("; "));
         return Ok(ExitCode::from(2));
     }
     let violations = Gate::from_args(&args).violations(report);
@@ -218,4 +223,20 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
     }
     eprintln!("d2h: gate failed: {}", violations.join("; "));
     Ok(ExitCode::from(1))
+}
+
+/// An I/O error's reason without Rust's "(os error N)" suffix, in lower case
+/// for the common kinds.
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => {
+            let text = e.to_string();
+            match text.find(" (os error") {
+                Some(at) => text[..at].to_string(),
+                None => text,
+            }
+        }
+    }
 }
