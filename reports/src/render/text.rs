@@ -12,6 +12,10 @@ use crate::{Finding, LatencyStats, MemoryStats, Report, RuntimeStats, SourceCach
 
 /// Columns a tab is expanded to in code frames (as rustc does).
 const TAB_WIDTH: usize = 4;
+/// Lines wider than this (in terminal columns) are cut around the site.
+const MAX_FRAME_WIDTH: usize = 160;
+/// Columns of context kept on each side of a site in a cut line.
+const FRAME_CONTEXT: usize = 40;
 
 pub(crate) fn render(
     report: &Report,
@@ -139,14 +143,21 @@ struct Frame {
 impl Frame {
     /// `None` when the finding's column lies past the end of the line (the
     /// source changed since the audit): a misplaced frame is worse than none.
+    /// A line wider than [`MAX_FRAME_WIDTH`] is cut to [`FRAME_CONTEXT`]
+    /// columns on each side of the site (marked `…`), and a site wider than
+    /// the rest of the budget gets that many carets, as rustc does: one
+    /// minified line with thousands of sites must not print it thousands of times.
     fn new(line: &str, f: &Finding) -> Option<Frame> {
         let line = line.trim_end();
         let mut text = String::with_capacity(line.len());
-        // Display column before each character, then the line's full width.
+        // Display column and byte offset in `text` before each character,
+        // then the line's full width and length.
         let mut columns = Vec::with_capacity(line.len() + 1);
+        let mut bytes = Vec::with_capacity(line.len() + 1);
         let mut width = 0;
         for c in line.chars() {
             columns.push(width);
+            bytes.push(text.len());
             match c {
                 '\t' => {
                     text.extend(std::iter::repeat_n(' ', TAB_WIDTH));
@@ -163,6 +174,7 @@ impl Frame {
             }
         }
         columns.push(width);
+        bytes.push(text.len());
         let chars = columns.len() - 1;
 
         let start = usize::try_from(f.column).ok()?.checked_sub(1)?;
@@ -175,9 +187,37 @@ impl Frame {
             chars
         };
         let end = end.max(start);
+        if width <= MAX_FRAME_WIDTH {
+            return Some(Frame {
+                text,
+                offset: columns[start],
+                width: (columns[end] - columns[start]).max(1),
+            });
+        }
+        // The site, at most the budget left after the context on both sides.
+        let span_budget = MAX_FRAME_WIDTH - 2 * FRAME_CONTEXT;
+        let end = (start..=end)
+            .take_while(|&i| columns[i] - columns[start] <= span_budget)
+            .last()
+            .unwrap_or(start);
+        let lo = (0..=start)
+            .find(|&i| columns[i] + FRAME_CONTEXT >= columns[start])
+            .unwrap_or(start);
+        let hi = (end..=chars)
+            .take_while(|&i| columns[i] <= columns[end] + FRAME_CONTEXT)
+            .last()
+            .unwrap_or(end);
+        let mut cut = String::new();
+        if lo > 0 {
+            cut.push('…');
+        }
+        cut.push_str(&text[bytes[lo]..bytes[hi]]);
+        if hi < chars {
+            cut.push('…');
+        }
         Some(Frame {
-            text,
-            offset: columns[start],
+            text: cut,
+            offset: columns[start] - columns[lo] + usize::from(lo > 0),
             width: (columns[end] - columns[start]).max(1),
         })
     }
@@ -230,4 +270,63 @@ fn write_rows(out: &mut dyn io::Write, rows: &[(&str, String)]) -> io::Result<()
         writeln!(out, "  {label:<width$}  {value}")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use d2h_rules::{RuleId, Severity};
+
+    fn finding(column: u32, end_column: u32) -> Finding {
+        Finding {
+            rule: RuleId::ExplicitCopy,
+            name: "explicit-copy".to_string(),
+            severity: Severity::Low,
+            file: "min.py".to_string(),
+            line: 1,
+            column,
+            end_line: 1,
+            end_column,
+            symbol: "<module>".to_string(),
+            code: "x.cpu()".to_string(),
+            reason: String::new(),
+            fingerprint: "0000000000000000".to_string(),
+            runtime: None,
+        }
+    }
+
+    #[test]
+    fn a_short_line_is_framed_whole() {
+        let frame = Frame::new("y = x.cpu()", &finding(5, 12)).unwrap();
+        assert_eq!(frame.text, "y = x.cpu()");
+        assert_eq!((frame.offset, frame.width), (4, 7));
+    }
+
+    #[test]
+    fn a_long_line_is_cut_around_the_site_with_the_carets_under_it() {
+        // 3,000 sites on one line: each frame stays bounded and points at its site.
+        let line = "x.cpu();".repeat(3000);
+        for site in [0usize, 1, 1500, 2999] {
+            let column = (site * 8 + 1) as u32;
+            let frame = Frame::new(&line, &finding(column, column + 7)).unwrap();
+            assert!(
+                frame.text.chars().count() <= MAX_FRAME_WIDTH + 2,
+                "{}",
+                frame.text.len()
+            );
+            let under: String = frame.text.chars().skip(frame.offset).take(frame.width).collect();
+            assert_eq!(under, "x.cpu()", "site {site}: {}", frame.text);
+            assert_eq!(frame.text.starts_with('…'), site * 8 > FRAME_CONTEXT);
+            assert_eq!(frame.text.ends_with('…'), site * 8 + 7 + FRAME_CONTEXT < line.len());
+        }
+    }
+
+    #[test]
+    fn a_site_wider_than_the_budget_gets_the_budget_of_carets() {
+        let line = format!("f({})", "a".repeat(1000));
+        let frame = Frame::new(&line, &finding(1, 1004)).unwrap();
+        assert_eq!(frame.offset, 0);
+        assert_eq!(frame.width, MAX_FRAME_WIDTH - 2 * FRAME_CONTEXT);
+        assert!(frame.text.chars().count() <= MAX_FRAME_WIDTH + 2);
+    }
 }
