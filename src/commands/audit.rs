@@ -170,7 +170,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
         .filter_map(|p| {
             std::fs::metadata(p)
                 .err()
-                .map(|e| format!("{}: {}", p.display(), io_reason(&e)))
+                .map(|e| format!("{}: {}", p.display(), d2h_auditor::walk::describe_io(&e)))
         })
         .collect();
     let format: Format = args.format.into();
@@ -223,20 +223,4 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
     }
     eprintln!("d2h: gate failed: {}", violations.join("; "));
     Ok(ExitCode::from(1))
-}
-
-/// An I/O error's reason without Rust's "(os error N)" suffix, in lower case
-/// for the common kinds.
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => {
-            let text = e.to_string();
-            match text.find(" (os error") {
-                Some(at) => text[..at].to_string(),
-                None => text,
-            }
-        }
-    }
 }
