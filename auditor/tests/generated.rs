@@ -466,31 +466,55 @@ fn render_py_module(body: &[PyStmt], wrap: (Wrap, usize), wide: usize) -> Out {
     let mut out = Out::default();
     out.push("import torch\n\n\ndef forward(x: torch.Tensor):\n");
     render_py_block(body, 1, &mut out);
-    // A long line: many planted sites in one call.
+    let tail = Tail {
+        bind: "    ",
+        end: "\n",
+        wide_site: (97, "D2H002", "x.item()"),
+        deep_site: ("D2H001", "x.cpu()"),
+    };
+    push_tail(&mut out, &tail, wrap, wide);
+    out.push("    return x\n");
+    out
+}
+
+/// The end shared by generated Python and Rust functions: a long line (many
+/// planted sites in one call), then a site nested `depth` deep.
+struct Tail {
+    /// Starts a binding statement: `"    "` or `"    let "`.
+    bind: &'static str,
+    /// Ends a statement: `"\n"` or `";\n"`.
+    end: &'static str,
+    /// A site planted every this many arguments of the wide call: (every, rule, code).
+    wide_site: (usize, &'static str, &'static str),
+    /// The deep site: (rule, code).
+    deep_site: (&'static str, &'static str),
+}
+
+fn push_tail(out: &mut Out, tail: &Tail, (kind, depth): (Wrap, usize), wide: usize) {
     if wide > 0 {
-        out.push("    wide = helper(");
+        out.push(&format!("{}wide = helper(", tail.bind));
+        let (every, rule, code) = tail.wide_site;
         for i in 0..wide {
-            if i % 97 == 0 {
-                out.plant("D2H002", "x.item()");
+            if i % every == 0 {
+                out.plant(rule, code);
             } else {
                 out.push(&format!("\"é{i}\""));
             }
             out.push(", ");
         }
-        out.push(")\n");
+        out.push(")");
+        out.push(tail.end);
     }
-    let (kind, depth) = wrap;
     let (open, close) = match kind {
         Wrap::Parens => ("(", ")"),
         Wrap::Lists => ("[", "]"),
         Wrap::Calls => ("foo(", ")"),
     };
-    out.push("    deep = ");
+    out.push(&format!("{}deep = ", tail.bind));
     out.push(&open.repeat(depth));
-    out.plant("D2H001", "x.cpu()");
+    out.plant(tail.deep_site.0, tail.deep_site.1);
     out.push(&close.repeat(depth));
-    out.push("\n    return x\n");
-    out
+    out.push(tail.end);
 }
 
 fn wrap() -> impl Strategy<Value = (Wrap, usize)> {
@@ -785,29 +809,14 @@ fn render_rs_file(body: &[RsStmt], wrap: (Wrap, usize), wide: usize) -> Out {
     let mut out = Out::default();
     out.push("use candle_core::Tensor;\n\npub fn forward(x: &Tensor) -> candle_core::Result<()> {\n");
     render_rs_block(body, 1, &mut out);
-    if wide > 0 {
-        out.push("    let wide = helper(");
-        for i in 0..wide {
-            if i % 89 == 0 {
-                out.plant("D2H001", "x.to_vec1::<f32>()");
-            } else {
-                out.push(&format!("\"é{i}\""));
-            }
-            out.push(", ");
-        }
-        out.push(");\n");
-    }
-    let (kind, depth) = wrap;
-    let (open, close) = match kind {
-        Wrap::Parens => ("(", ")"),
-        Wrap::Lists => ("[", "]"),
-        Wrap::Calls => ("foo(", ")"),
+    let tail = Tail {
+        bind: "    let ",
+        end: ";\n",
+        wide_site: (89, "D2H001", "x.to_vec1::<f32>()"),
+        deep_site: ("D2H001", "x.to_vec2::<f32>()"),
     };
-    out.push("    let deep = ");
-    out.push(&open.repeat(depth));
-    out.plant("D2H001", "x.to_vec2::<f32>()");
-    out.push(&close.repeat(depth));
-    out.push(";\n    Ok(())\n}\n");
+    push_tail(&mut out, &tail, wrap, wide);
+    out.push("    Ok(())\n}\n");
     out
 }
 
