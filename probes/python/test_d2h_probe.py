@@ -112,6 +112,7 @@ class Stream(Event):
 cuda = types.ModuleType("torch.cuda")
 cuda.Event, cuda.Stream = Event, Stream
 cuda.set_sync_debug_mode = lambda mode: None
+cuda.is_available = lambda: True
 cuda.synchronize = lambda device=None: None
 cuda.empty_cache = lambda: None
 """
