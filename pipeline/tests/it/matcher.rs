@@ -9,8 +9,7 @@ use d2h_pipeline::matcher::{Tracker, TrackerConfig, FORBIDDEN};
 use d2h_pipeline::transfer::Gate;
 use d2h_pipeline::Phase;
 
-mod common;
-use common::rng::Rng;
+use crate::common::rng::Rng;
 
 /// The minimum total cost over every assignment of min(rows, cols) pairs.
 fn brute_force(cost: &[f32], rows: usize, cols: usize) -> f64 {

@@ -3,9 +3,7 @@
 //! them), and nothing else is reported. On failure the diff lists missing and
 //! unexpected (file, line, rule, severity) with each finding's code and reason.
 
-mod common;
-
-use common::{check_markers, example, fixture, marker_diff, parse_markers, Compare};
+use crate::common::{check_markers, example, fixture, marker_diff, parse_markers, Compare};
 use d2h_rules::Severity;
 
 #[test]

@@ -1,6 +1,6 @@
 //! Random weights written to safetensors and read back give identical outputs.
 
-mod common;
+use crate::common;
 
 use candle_core::{DType, Device};
 use d2h_pipeline::{Phase, Pipeline, PipelineConfig, WeightSource};

@@ -3,9 +3,9 @@
 //! given. Plus cross-module hotness, mixed Python + Rust trees, the language
 //! filter, parse errors, and an audit of the workspace's own `pipeline/` crate.
 
-mod common;
+use crate::common;
 
-use common::{audit_dir, audit_sources, dump, expect, write_tree};
+use crate::common::{audit_dir, audit_sources, dump, expect, write_tree};
 
 use d2h_auditor::{audit, AuditOptions, Language};
 use d2h_reports::{Finding, Report};

@@ -3,8 +3,6 @@
 //! marked sites, and setup uploads (weights, constants, a source's image) are
 //! low.
 
-mod common;
-
 use candle_core::Device;
 use d2h_pipeline::report::runtime_report;
 use d2h_pipeline::transfer::{Context, Gate};
@@ -12,7 +10,7 @@ use d2h_pipeline::{FrameSource, Mode, Phase, Pipeline, PipelineConfig, StillImag
 use d2h_reports::{Finding, Report};
 use d2h_rules::{RuleId, Severity};
 
-use common::{marker_line, tiny, video};
+use crate::common::{marker_line, tiny, video};
 
 /// The finding of `report` at the `// d2h-site: <marker>` line of `pipeline/<file>`.
 fn at<'r>(report: &'r Report, file: &str, marker: &str) -> &'r Finding {

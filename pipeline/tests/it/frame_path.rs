@@ -1,7 +1,5 @@
 //! The seed's Test 1 and the legacy-mode site checks.
 
-mod common;
-
 use candle_core::{DType, Device, Tensor};
 use d2h_pipeline::report::runtime_report;
 use d2h_pipeline::transfer::Context;
@@ -9,7 +7,7 @@ use d2h_pipeline::{FrameSource, Mode, Phase, PipelineConfig, PipelineError};
 use d2h_reports::{render, Format, RenderOptions, SourceCache};
 use d2h_rules::{RuleId, Severity};
 
-use common::{marker_line, tiny, video};
+use crate::common::{marker_line, tiny, video};
 
 #[test]
 fn resident_frame_in_packet_out_with_zero_frame_transfers() {

@@ -1,12 +1,10 @@
 //! Robustness: bad files next to good ones, determinism across runs and thread
 //! counts, fingerprints that survive edits, and pathological nesting.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::example;
+use crate::common::example;
 use d2h_auditor::{audit, AuditError, AuditOptions};
 use d2h_reports::{render, Format, RenderOptions, Report};
 use d2h_rules::Severity;

@@ -2,8 +2,6 @@
 //! `Debug` of the pipeline's types, non-finite weights and frames, bounded
 //! sizes and counts, and image files with odd headers.
 
-mod common;
-
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, IndexOp, Tensor};
@@ -15,7 +13,7 @@ use d2h_pipeline::{
     SyntheticVideo, WeightSource, Weights,
 };
 
-use common::{tiny, video};
+use crate::common::{tiny, video};
 
 /// A value no shape, dtype or device name contains.
 const MARK: f32 = 7777.25;

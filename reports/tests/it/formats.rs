@@ -2,9 +2,6 @@
 //! Quality) on the hand-made reports of `fixture`: snapshots, the official
 //! SARIF 2.1.0 schema, and what each consumer needs of paths and escaping.
 
-#[allow(dead_code)]
-mod fixture;
-
 use std::collections::{BTreeSet, HashSet};
 use std::sync::OnceLock;
 
@@ -12,7 +9,7 @@ use d2h_reports::{render, FileError, Finding, Format, Origin, RenderOptions, Rep
 use d2h_rules::{RuleId, Severity};
 use serde_json::Value;
 
-use fixture::*;
+use crate::fixture::*;
 
 fn rendered(report: &Report, format: Format) -> String {
     let mut out = Vec::new();
@@ -130,7 +127,7 @@ fn sarif_validator() -> &'static jsonschema::Validator {
         // the vendored file itself is left exactly as published.
         const STRAY: &str = r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#;
         const ESCAPED: &str = r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}\\]?$""#;
-        let text = include_str!("data/sarif-schema-2.1.0.json");
+        let text = include_str!("../data/sarif-schema-2.1.0.json");
         assert_eq!(text.matches(STRAY).count(), 2, "the schema changed; revisit the patch");
         let schema: Value = serde_json::from_str(&text.replace(STRAY, ESCAPED)).expect("the schema is JSON");
         jsonschema::options()

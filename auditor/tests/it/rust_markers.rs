@@ -2,11 +2,9 @@
 //! of a fixture with a `// D2H00x` marker is reported with exactly those rules
 //! (and severities, where the fixture gives them), and nothing else is.
 
-mod common;
-
 use std::path::PathBuf;
 
-use common::{check_markers, rust_fixture, Compare};
+use crate::common::{check_markers, rust_fixture, Compare};
 use d2h_auditor::{audit, AuditOptions};
 use d2h_reports::{render, Format, RenderOptions, Report};
 
@@ -78,7 +76,7 @@ fn audit_relative(rel: &str) -> d2h_auditor::AuditOutcome {
 #[test]
 fn snapshots() {
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("fixtures/rust/snapshots");
+    settings.set_snapshot_path("../fixtures/rust/snapshots");
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| {
         for name in ["candle", "cudarc", "tch", "burn", "uploads", "project"] {

@@ -1,13 +1,11 @@
 //! The text, concise and Markdown renderers on hand-made reports: snapshots
 //! of every format, plus the properties the snapshots cannot promise.
 
-mod fixture;
-
 use d2h_reports::{render, FileError, Format, Origin, RenderOptions, Report, SourceCache, Tool};
 use d2h_rules::{RuleId, Severity};
 use unicode_width::UnicodeWidthStr;
 
-use fixture::*;
+use crate::fixture::*;
 
 fn rendered(report: &Report, format: Format, color: bool, sources: &SourceCache) -> String {
     let mut out = Vec::new();

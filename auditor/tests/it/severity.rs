@@ -3,9 +3,9 @@
 //! the auditor gives for it. Plus precision tests: host-only code that must
 //! not be reported, and chains reported once.
 
-mod common;
+use crate::common;
 
-use common::{audit_sources, dump, expect};
+use crate::common::{audit_sources, dump, expect};
 
 use d2h_reports::Report;
 use d2h_rules::{RuleId, Severity};

@@ -1,0 +1,5 @@
+//! The renderers' integration tests, in one test binary.
+
+mod fixture;
+mod formats;
+mod render;
