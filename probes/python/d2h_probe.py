@@ -231,6 +231,10 @@ def op_direction(func, args=(), kwargs=None) -> str:
         if _device_type(args[0]) == "cpu" and target is not None and _device_type(target) != "cpu":
             return "h2d"
         return "d2h"
+    if name.endswith(("::index", "::index_put_", "::index_put")) and len(args) >= 2:
+        masks = [i for i in args[1] if i is not None and str(getattr(i, "dtype", "")) in ("torch.bool", "torch.uint8")]
+        if any(_device_type(m) != "cpu" for m in masks):
+            return "d2h"  # a boolean mask on the device: its count is read back (nonzero)
     tensors = []
     for arg in list(args) + list(kwargs.values()):
         for item in arg if isinstance(arg, (list, tuple)) else (arg,):
@@ -322,7 +326,9 @@ class Truth:
             entry = self.lines.get(key)
             if entry is None:
                 code = first_code if depth == 0 else linecache.getline(os.path.join(self.base, rel), line).strip()
-                entry = self.lines[key] = {"symbol": name, "code": code, "rule": rule, "phases": {}}
+                entry = self.lines[key] = {"symbol": name, "code": code, "rule": rule, "phases": {}, "leads_to": set()}
+            if depth:  # a call site: which innermost line its sync came from
+                entry["leads_to"].add(inside[0][:2])
             phase = entry["phases"].setdefault(self.phase, [set(), 0])
             phase[0].add(self.unit)
             phase[1] += 1
@@ -396,6 +402,7 @@ class Truth:
                     "synced_in": phases.get("frame", {}).get("synced_in", 0),
                     "total": sum(p["total"] for p in phases.values()),
                     "phases": phases,
+                    **({"leads_to": sorted(entry["leads_to"])} if kind == "via-call" else {}),
                 }
             )
         return {

@@ -47,8 +47,9 @@ PACKAGE = {
 
 
 class FakeTensor:
-    def __init__(self, device, dim=1):
+    def __init__(self, device, dim=1, dtype="torch.float32"):
         self.device = types.SimpleNamespace(type=device)
+        self.dtype = dtype
         self._dim = dim
 
     def dim(self):
@@ -137,6 +138,7 @@ class TruthTest(unittest.TestCase):
         (call,) = self.entries("y = read(i)", kind="via-call")
         self.assertEqual((call["synced_in"], call["total"], call["phase"]), (4, 4, "frame"))
         self.assertEqual(self.entries("y = read(i)"), [])
+        self.assertEqual(call["leads_to"], [("fakepkg/ops.py", self.line("# a scalar read"))])
 
     def test_uploads_are_h2d_outside_the_loop(self):
         (upload,) = self.entries("return torch.tensor(x")
@@ -166,6 +168,9 @@ class HelpersTest(unittest.TestCase):
         self.assertEqual(d2h_probe.op_direction(FakeOp("aten::_local_scalar_dense"), (cuda,)), "d2h")
         self.assertEqual(d2h_probe.op_direction(FakeOp("aten::index"), (cuda, [cpu])), "h2d")
         self.assertEqual(d2h_probe.op_direction(FakeOp("aten::index"), (cuda, [FakeTensor("cuda")])), "d2h")
+        # a boolean mask on the device is read back, whatever the value written
+        mask = FakeTensor("cuda", dtype="torch.bool")
+        self.assertEqual(d2h_probe.op_direction(FakeOp("aten::index_put_"), (cuda, [mask], cpu)), "d2h")
         # a 0-dim host tensor is a scalar argument, not an upload
         self.assertEqual(d2h_probe.op_direction(FakeOp("aten::mul"), (cuda, FakeTensor("cpu", dim=0))), "d2h")
 
