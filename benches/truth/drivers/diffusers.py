@@ -1,6 +1,7 @@
 """diffusers: denoising loops on a tiny random UNet, one scheduler step a frame, for several
-schedulers (the loop a pipeline runs, written out as user code does), a tiny VAE decode once a
-"video" (epoch), and the packaged DDPM/DDIM pipelines called whole, once an epoch."""
+schedulers (the loop a pipeline runs, written out as user code does); once a "video" (epoch
+phase) the schedule is set before the loop and a tiny VAE decodes after it; and the packaged
+DDPM/DDIM pipelines called whole, each call an epoch."""
 
 import os
 import sys
@@ -39,8 +40,9 @@ def _loop(ctx, scheduler_class, **config):
     g = torch.Generator(device=dev).manual_seed(0)
     with torch.no_grad():
         for video in range(ctx.epochs):
-            scheduler.set_timesteps(ctx.frames, device=dev)
-            latents = torch.randn(1, 4, 16, 16, device=dev, generator=g) * scheduler.init_noise_sigma
+            with d2h_probe.phase("epoch"):  # once a video: the schedule, the starting noise
+                scheduler.set_timesteps(ctx.frames, device=dev)
+                latents = torch.randn(1, 4, 16, 16, device=dev, generator=g) * scheduler.init_noise_sigma
             for t in scheduler.timesteps:
                 with d2h_probe.frame():
                     model_input = scheduler.scale_model_input(latents, t)
