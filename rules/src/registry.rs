@@ -1,4 +1,6 @@
-//! The one table that assigns codes to rules.
+//! The catalog's machinery: the `catalog!` macro that turns the one list in
+//! the crate root into the rule modules and [`RuleId`], and what is written
+//! once over it: lookup by code or name, code prefixes, display and serde.
 //!
 //! Codes are language-neutral: the Python and Rust front ends and the runtime
 //! transfer hooks all report under the same ids.
@@ -8,73 +10,53 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::rules;
-use crate::Rule;
+pub use crate::RuleId;
 
-/// A rule of the catalog. Serialises as its code (`"D2H001"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RuleId {
-    ExplicitCopy,
-    ScalarRead,
-    DataDependentShape,
-    ExplicitSync,
-    HostFormat,
-    HostLibrary,
-    BlockingUpload,
-    UnusedSuppression,
-    MissingSuppressionReason,
+/// Generates, from one line per rule (`D2H001 ExplicitCopy
+/// explicit_copy::EXPLICIT_COPY`, in code order): the `rules` module with one
+/// submodule per rule file, the [`RuleId`] enum (ordered as listed), and the
+/// tables behind [`RuleId::all`], [`RuleId::code`] and [`RuleId::rule`].
+macro_rules! catalog {
+    ($($code:ident $variant:ident $module:ident :: $page:ident,)*) => {
+        /// One file per rule; each file's doc comment is the rule's page.
+        pub mod rules {
+            $(pub mod $module;)*
+        }
+
+        /// A rule of the catalog. Serialises as its code (`"D2H001"`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum RuleId {
+            $(
+                #[doc = concat!("`", stringify!($code), "`: see [`rules::", stringify!($module), "`].")]
+                $variant,
+            )*
+        }
+
+        impl RuleId {
+            /// Every rule, in code order.
+            const ALL: &'static [RuleId] = &[$(RuleId::$variant),*];
+
+            /// The rule's code, e.g. `D2H001`.
+            pub fn code(self) -> &'static str {
+                match self {
+                    $(RuleId::$variant => stringify!($code),)*
+                }
+            }
+
+            /// The rule's catalog entry (name, summary, fix hints, page).
+            pub fn rule(self) -> &'static $crate::Rule {
+                match self {
+                    $(RuleId::$variant => &rules::$module::$page,)*
+                }
+            }
+        }
+    };
 }
-
-/// The registry: code, id and rule page, in code order.
-const REGISTRY: &[(&str, RuleId, &Rule)] = &[
-    ("D2H001", RuleId::ExplicitCopy, &rules::explicit_copy::EXPLICIT_COPY),
-    ("D2H002", RuleId::ScalarRead, &rules::scalar_read::SCALAR_READ),
-    (
-        "D2H003",
-        RuleId::DataDependentShape,
-        &rules::data_dependent_shape::DATA_DEPENDENT_SHAPE,
-    ),
-    ("D2H004", RuleId::ExplicitSync, &rules::explicit_sync::EXPLICIT_SYNC),
-    ("D2H005", RuleId::HostFormat, &rules::host_format::HOST_FORMAT),
-    ("D2H006", RuleId::HostLibrary, &rules::host_library::HOST_LIBRARY),
-    (
-        "D2H007",
-        RuleId::BlockingUpload,
-        &rules::blocking_upload::BLOCKING_UPLOAD,
-    ),
-    (
-        "D2H901",
-        RuleId::UnusedSuppression,
-        &rules::unused_suppression::UNUSED_SUPPRESSION,
-    ),
-    (
-        "D2H902",
-        RuleId::MissingSuppressionReason,
-        &rules::missing_suppression_reason::MISSING_SUPPRESSION_REASON,
-    ),
-];
 
 impl RuleId {
     /// Every rule, in code order.
     pub fn all() -> impl ExactSizeIterator<Item = RuleId> {
-        REGISTRY.iter().map(|(_, id, _)| *id)
-    }
-
-    fn entry(self) -> &'static (&'static str, RuleId, &'static Rule) {
-        REGISTRY
-            .iter()
-            .find(|(_, id, _)| *id == self)
-            .expect("every RuleId has a registry entry (checked by a test)")
-    }
-
-    /// The rule's code, e.g. `D2H001`.
-    pub fn code(self) -> &'static str {
-        self.entry().0
-    }
-
-    /// The rule's catalog entry (name, summary, fix hint, page).
-    pub fn rule(self) -> &'static Rule {
-        self.entry().2
+        RuleId::ALL.iter().copied()
     }
 
     /// The rule's kebab-case name, e.g. `explicit-copy`.
@@ -85,25 +67,23 @@ impl RuleId {
     /// Looks a rule up by code (`D2H003`, case-insensitive) or by name (`data-dependent-shape`).
     pub fn lookup(code_or_name: &str) -> Result<RuleId, UnknownRule> {
         let wanted = code_or_name.trim();
-        REGISTRY
-            .iter()
-            .find(|(code, _, rule)| code.eq_ignore_ascii_case(wanted) || rule.name == wanted)
-            .map(|(_, id, _)| *id)
+        RuleId::all()
+            .find(|id| id.code().eq_ignore_ascii_case(wanted) || id.name() == wanted)
             .ok_or_else(|| UnknownRule(wanted.to_string()))
     }
 
     /// Whether the rule is about d2h's own suppression comments (`D2H9xx`),
     /// not about a transfer in the audited code.
     pub fn is_meta(self) -> bool {
-        matches!(self, RuleId::UnusedSuppression | RuleId::MissingSuppressionReason)
+        self.code().starts_with("D2H9")
     }
 
     /// The rules whose code starts with `prefix` (`D2H00` selects D2H001..D2H009).
     pub fn matching_prefix(prefix: &str) -> impl Iterator<Item = RuleId> + '_ {
-        REGISTRY
-            .iter()
-            .filter(move |(code, _, _)| code.len() >= prefix.len() && code[..prefix.len()].eq_ignore_ascii_case(prefix))
-            .map(|(_, id, _)| *id)
+        RuleId::all().filter(move |id| {
+            let code = id.code();
+            code.len() >= prefix.len() && code[..prefix.len()].eq_ignore_ascii_case(prefix)
+        })
     }
 }
 
@@ -154,12 +134,10 @@ mod tests {
 
     #[test]
     fn codes_and_names_are_unique() {
-        let codes: HashSet<_> = REGISTRY.iter().map(|(code, _, _)| *code).collect();
-        let names: HashSet<_> = REGISTRY.iter().map(|(_, _, rule)| rule.name).collect();
-        let ids: HashSet<_> = REGISTRY.iter().map(|(_, id, _)| *id).collect();
-        assert_eq!(codes.len(), REGISTRY.len());
-        assert_eq!(names.len(), REGISTRY.len());
-        assert_eq!(ids.len(), REGISTRY.len());
+        let codes: HashSet<_> = RuleId::all().map(RuleId::code).collect();
+        let names: HashSet<_> = RuleId::all().map(RuleId::name).collect();
+        assert_eq!(codes.len(), RuleId::all().len());
+        assert_eq!(names.len(), RuleId::all().len());
     }
 
     #[test]
@@ -181,7 +159,12 @@ mod tests {
             for section in ["## What it does", "## Why is this bad?", "## Example", "## Use instead"] {
                 assert!(page.contains(section), "{id} page lacks {section}");
             }
-            assert!(!id.rule().fix.is_empty() && !id.rule().summary.is_empty());
+            let rule = id.rule();
+            assert!(!rule.summary.is_empty());
+            assert!(
+                !rule.fix.python.is_empty() && !rule.fix.rust.is_empty(),
+                "{id} lacks a fix hint"
+            );
         }
     }
 
@@ -199,7 +182,7 @@ mod tests {
 
     #[test]
     fn prefixes_select_families() {
-        assert_eq!(RuleId::matching_prefix("D2H").count(), REGISTRY.len());
+        assert_eq!(RuleId::matching_prefix("D2H").count(), RuleId::all().len());
         // `D2H00` is the transfer family; `D2H9` the meta rules about suppressions.
         assert!(RuleId::matching_prefix("D2H00").all(|id| !id.is_meta()));
         assert_eq!(

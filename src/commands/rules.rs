@@ -20,17 +20,21 @@ pub fn show(code_or_name: &str) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A rule's full page: title, summary, the doc comment, and the fix hint.
+/// A rule's full page: title, summary, the doc comment, and the fix hint in
+/// every language.
 pub fn page(id: RuleId) -> String {
     let rule = id.rule();
-    format!(
-        "# {} {}\n\n{}.\n\n{}\n## Fix\n{}.\n",
+    let mut page = format!(
+        "# {} {}\n\n{}.\n\n{}\n## Fix\n",
         id.code(),
         rule.name,
         capitalise(rule.summary),
         rule.page(),
-        rule.fix
-    )
+    );
+    for (language, hint) in rule.fix.by_language() {
+        page.push_str(&format!("- {language}: {hint}.\n"));
+    }
+    page
 }
 
 fn capitalise(text: &str) -> String {

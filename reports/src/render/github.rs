@@ -53,7 +53,11 @@ pub(crate) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()>
         }
         properties.push(("title", format!("{} {}", f.rule.code(), f.rule.name())));
         // The finding's line is untrusted; the help line is the catalog's.
-        let message = format!("{}\nhelp: {}", printable(&finding_message(f)), f.rule.rule().fix);
+        let message = format!(
+            "{}\nhelp: {}",
+            printable(&finding_message(f)),
+            f.rule.rule().fix_for(&f.file)
+        );
         write_command(out, command, &properties, &message)?;
     }
     for e in &report.errors {

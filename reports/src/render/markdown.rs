@@ -283,7 +283,7 @@ fn write_plan(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
                 "- **{} {}**: {}",
                 rule.code(),
                 rule.name(),
-                inline(rule.rule().fix, false)
+                inline(rule.rule().fix_for(file), false)
             )?;
         }
     }

@@ -5,7 +5,8 @@
 //! - `tool.driver`: name, version, `informationUri`, and one `rules` entry per
 //!   rule of the catalog, in code order: `id` (the code), `name`,
 //!   `shortDescription` (the summary), `fullDescription` (the page's "What it
-//!   does"), `help` (the whole page and the fix hint, as text and Markdown).
+//!   does"), `help` (the whole page and the fix hint in every language, as
+//!   text and Markdown).
 //!   Rules have no severity of their own (a finding's comes from its context),
 //!   so every rule's `defaultConfiguration.level` is `warning`.
 //! - `results`: one per finding, with `ruleId`, `ruleIndex`, a `level` from
@@ -275,12 +276,26 @@ fn rule(id: RuleId) -> Rule {
         name: rule.name,
         short_description: Text::plain(rule.summary),
         full_description: Text::plain(what),
-        help: Text {
-            text: format!("{page}\nHow to fix: {}\n", rule.fix),
-            markdown: Some(format!("{page}\n## How to fix\n{}\n", rule.fix)),
-        },
+        help: help(rule),
         default_configuration: Configuration { level: "warning" },
         properties: RuleProperties { tags: ["performance"] },
+    }
+}
+
+/// A rule's help: its page, then the fix hint in every language (SARIF's
+/// help is per rule, and a run may hold Python and Rust findings alike).
+fn help(rule: &d2h_rules::Rule) -> Text {
+    let page = rule.page();
+    let mut text = page.clone();
+    let mut markdown = format!("{page}\n## How to fix\n");
+    for (language, hint) in rule.fix.by_language() {
+        text.push_str(&format!("\nHow to fix ({language}): {hint}"));
+        markdown.push_str(&format!("- {language}: {hint}\n"));
+    }
+    text.push('\n');
+    Text {
+        text,
+        markdown: Some(markdown),
     }
 }
 

@@ -114,7 +114,7 @@ fn write_finding(f: &Finding, sources: &SourceCache, paint: Palette, out: &mut d
         out,
         "{note} {}: {}",
         paint.paint(Style::BOLD, "help"),
-        f.rule.rule().fix
+        f.rule.rule().fix_for(&f.file)
     )
 }
 

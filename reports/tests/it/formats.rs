@@ -278,8 +278,13 @@ fn sarif_rules_follow_the_catalog() {
         assert!(entry.page().contains(&first_words), "{}: {full}", id.code());
         let help = rule["help"]["markdown"].as_str().unwrap();
         assert!(help.starts_with(&entry.page()), "{}", id.code());
-        assert!(help.ends_with(&format!("## How to fix\n{}\n", entry.fix)));
-        assert!(rule["help"]["text"].as_str().unwrap().contains(entry.fix));
+        assert!(help.ends_with(&format!(
+            "## How to fix\n- Python: {}\n- Rust: {}\n",
+            entry.fix.python, entry.fix.rust
+        )));
+        let text = rule["help"]["text"].as_str().unwrap();
+        assert!(text.contains(&format!("How to fix (Python): {}\n", entry.fix.python)));
+        assert!(text.contains(&format!("How to fix (Rust): {}\n", entry.fix.rust)));
         assert_eq!(rule["defaultConfiguration"]["level"], "warning");
     }
 }
@@ -473,12 +478,26 @@ fn github_annotates_each_finding_at_its_repository_path() {
             first,
             format!("{}: `{}` ({}: {})", f.rule.rule().summary, f.code, f.severity, f.reason)
         );
-        assert_eq!(help, format!("help: {}", f.rule.rule().fix));
+        assert_eq!(help, format!("help: {}", f.rule.rule().fix.python));
     }
     let error = commands.last().unwrap();
     assert_eq!(error.name, "error");
     assert_eq!(error.get("file"), Some("examples/sam2_tracker/vendor/broken.py"));
     assert_eq!(error.message, report.errors[0].message);
+}
+
+#[test]
+fn github_help_speaks_the_finding_s_language() {
+    let python = static_report().findings[0].clone();
+    let mut rust = python.clone();
+    rust.file = "src/matcher/mod.rs".to_string();
+    let hints = python.rule.rule().fix;
+    for (finding, hint) in [(python, hints.python), (rust, hints.rust)] {
+        let report = Report::new(Origin::Static, "", vec![finding], Vec::new(), 1);
+        let command = parse_command(rendered(&report, Format::Github).trim_end());
+        let (_, help) = command.message.split_once('\n').expect("message and help");
+        assert_eq!(help, format!("help: {hint}"));
+    }
 }
 
 #[test]

@@ -241,7 +241,7 @@ fn a_site_without_source_keeps_its_header_why_and_help() {
         "{out}"
     );
     assert!(
-        out.contains(&format!("    = help: {}\n", RuleId::ExplicitSync.rule().fix)),
+        out.contains(&format!("    = help: {}\n", RuleId::ExplicitSync.rule().fix.python)),
         "{out}"
     );
 }
@@ -416,4 +416,27 @@ fn an_empty_span_gets_one_caret_and_a_stale_column_gets_no_frame() {
     let out = plain(&alone(&f), Format::Text);
     assert!(frame_rows(&out, 140).is_none(), "{out}");
     assert!(out.contains("= why critical: "), "{out}");
+}
+
+#[test]
+fn a_rust_finding_is_told_the_rust_fix_and_a_python_one_the_python_fix() {
+    let python = static_findings()
+        .into_iter()
+        .find(|f| f.rule == RuleId::ExplicitCopy)
+        .unwrap();
+    let mut rust = python.clone();
+    rust.file = "pipeline/src/matcher.rs".to_string();
+    let hints = RuleId::ExplicitCopy.rule().fix;
+    for (finding, hint, plan) in [
+        (&python, hints.python, "**: keep the tensor on the device and return it"),
+        (&rust, hints.rust, "**: return the `Tensor` and keep it on the device"),
+    ] {
+        let text = plain(&alone(finding), Format::Text);
+        assert!(text.contains(&format!("= help: {hint}\n")), "{text}");
+        let markdown = plain(&alone(finding), Format::Markdown);
+        assert!(
+            markdown.contains(&format!("- **D2H001 explicit-copy{plan}")),
+            "{markdown}"
+        );
+    }
 }

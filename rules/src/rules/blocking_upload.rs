@@ -38,6 +38,9 @@ declare_rule! {
     pub static BLOCKING_UPLOAD = {
         name: "blocking-upload",
         summary: "host-to-device copy that blocks the host",
-        fix: "create on the device (`torch.arange(n, device=x.device)`), upload constants once (`register_buffer`), or stage through pinned memory with `non_blocking=True`",
+        fix: {
+            python: "create on the device (`torch.arange(n, device=x.device)`), upload constants once (`register_buffer`), or stage through pinned memory with `non_blocking=True`",
+            rust: "create on the device (`Tensor::arange(0, n, &device)`, `Tensor::zeros(shape, dtype, &device)`), upload constants once at setup and keep the `Tensor` in the struct, or stage per-frame data in pinned memory (cudarc `alloc_pinned` + `memcpy_htod`, tch `pin_memory`) so the copy runs asynchronously",
+        },
     }
 }

@@ -32,6 +32,9 @@ declare_rule! {
     pub static DATA_DEPENDENT_SHAPE = {
         name: "data-dependent-shape",
         summary: "operation whose output shape depends on device data",
-        fix: "use fixed-size outputs: `topk` plus a validity mask, `nonzero_static(size=k)`, `torch.where(cond, a, b)`, `repeat_interleave(..., output_size=n)`",
+        fix: {
+            python: "use fixed-size outputs: `topk` plus a validity mask, `nonzero_static(size=k)`, `torch.where(cond, a, b)`, `repeat_interleave(..., output_size=n)`",
+            rust: "use fixed-size outputs: `arg_sort_last_dim` then `narrow` to the top k plus a validity mask, `mask.where_cond(&x, &zeros)` instead of filtering, `index_select` / `gather` with device-side indices (tch: `topk`, `where_self`)",
+        },
     }
 }

@@ -33,6 +33,9 @@ declare_rule! {
     pub static EXPLICIT_COPY = {
         name: "explicit-copy",
         summary: "explicit device-to-host copy",
-        fix: "keep the tensor on the device and return it (`return_gpu_tensor=True` by default); copy once, at the edge of the pipeline",
+        fix: {
+            python: "keep the tensor on the device and return it (`return_gpu_tensor=True` by default); copy once, at the edge of the pipeline",
+            rust: "return the `Tensor` and keep it on the device (`Device::Cuda` end to end); read back once, at the edge of the pipeline: one `to_vec*` / `to_device(&Device::Cpu)` of everything the host needs (`Tensor::cat` the pieces first), not one per step",
+        },
     }
 }

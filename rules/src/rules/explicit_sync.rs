@@ -35,6 +35,9 @@ declare_rule! {
     pub static EXPLICIT_SYNC = {
         name: "explicit-sync",
         summary: "explicit host-device synchronisation",
-        fix: "drop the sync from the frame path; time with CUDA events read behind a logging flag; order work with streams and events instead",
+        fix: {
+            python: "drop the sync from the frame path; time with CUDA events read behind a logging flag; order work with streams and events instead",
+            rust: "drop the sync from the frame path: time with CUDA events (cudarc `record_event`, `elapsed_ms`) read behind a logging flag; order work across streams with `stream.wait(&event)` instead of `synchronize()`",
+        },
     }
 }

@@ -29,6 +29,9 @@ declare_rule! {
     pub static HOST_FORMAT = {
         name: "host-format",
         summary: "device tensor formatted for printing or logging",
-        fix: "log shapes or dtypes instead of values, or guard the log line with a logging flag (`if self.enable_detailed_logging:`)",
+        fix: {
+            python: "log shapes or dtypes instead of values, or guard the log line with a logging flag (`if self.enable_detailed_logging:`)",
+            rust: "format `t.shape()`, `t.dtype()` or `t.device()` instead of the tensor (`{}` of a candle `Tensor` copies every value to the host), or put the line behind a logging flag (`if tracing::enabled!(Level::DEBUG)`, `log::log_enabled!`)",
+        },
     }
 }

@@ -26,6 +26,9 @@ declare_rule! {
     pub static HOST_LIBRARY = {
         name: "host-library",
         summary: "device tensor handed to a host library",
-        fix: "use the torch equivalent on the device (a GPU Hungarian solver, `torch.*` ops, torchvision transforms) or convert once, explicitly, outside the frame path",
+        fix: {
+            python: "use the torch equivalent on the device (a GPU Hungarian solver, `torch.*` ops, torchvision transforms) or convert once, explicitly, outside the frame path",
+            rust: "keep the computation in tensor ops on the device (candle / tch / burn ops, or a CUDA kernel for what they lack, such as a GPU assignment solver), or read back once, explicitly, with one `to_vec*` outside the frame path",
+        },
     }
 }

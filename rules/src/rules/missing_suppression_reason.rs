@@ -34,6 +34,9 @@ declare_rule! {
     pub static MISSING_SUPPRESSION_REASON = {
         name: "missing-suppression-reason",
         summary: "suppression comment without a reason",
-        fix: "say after the codes why the transfer is intended: `# d2h: ignore[D2H002] one scalar per epoch for the logger`",
+        fix: {
+            python: "say after the codes why the transfer is intended: `# d2h: ignore[D2H002] one scalar per epoch for the logger`",
+            rust: "say after the codes why the transfer is intended: `// d2h: ignore[D2H002] one scalar per epoch for the logger`",
+        },
     }
 }

@@ -32,6 +32,9 @@ declare_rule! {
     pub static SCALAR_READ = {
         name: "scalar-read",
         summary: "device value read into a host scalar",
-        fix: "keep the value as a 0-d device tensor and branch on the device (`torch.where`, masks); read it only behind a logging flag",
+        fix: {
+            python: "keep the value as a 0-d device tensor and branch on the device (`torch.where`, masks); read it only behind a logging flag",
+            rust: "keep the value as a 0-d `Tensor` and decide on the device: compare into a mask (`ge`, `lt`) and select with `mask.where_cond(&on_true, &on_false)` (burn: `mask_where`), reduce with `max_keepdim` / `sum_keepdim` instead of `to_scalar`; read it only behind a logging flag",
+        },
     }
 }

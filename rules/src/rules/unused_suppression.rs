@@ -34,6 +34,9 @@ declare_rule! {
     pub static UNUSED_SUPPRESSION = {
         name: "unused-suppression",
         summary: "suppression comment that suppresses no finding",
-        fix: "delete the suppression comment, or the codes in it that no longer match a finding",
+        fix: {
+            python: "delete the suppression comment, or the codes in it that no longer match a finding",
+            rust: "delete the `// d2h: ignore[...]` comment, or the codes in it that no longer match a finding",
+        },
     }
 }
