@@ -260,3 +260,78 @@ impl<'a> Recorder<'a> {
 pub fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::CallTarget;
+    use crate::rust::Val;
+
+    fn pending() -> Ty {
+        Ty::Unknown(Some(Origin::Return(CallTarget::Method { method: "m".into() })))
+    }
+
+    fn certainties(recorder: &Recorder) -> Vec<Certainty> {
+        recorder.facts.sites.iter().map(|s| s.certainty.clone()).collect()
+    }
+
+    #[test]
+    fn sites_by_what_the_receiver_is() {
+        let text = "x = t.cpu()\n";
+        let index = LineIndex::new(text);
+        let policy = Policy::default();
+        let mut recorder = Recorder::new(text, &index, &policy, Context::default());
+        let loc = recorder.loc_of_bytes(4, 11);
+        recorder.site_if_tensor(RuleId::ExplicitCopy, loc, &Ty::TENSOR, None);
+        recorder.site_if_tensor(RuleId::ExplicitCopy, loc, &Ty::Host, None);
+        recorder.site_if_tensor(RuleId::ExplicitCopy, loc, &pending(), None);
+        recorder.site_ambiguous(RuleId::ScalarRead, loc, &Ty::UNKNOWN, ".item()");
+        let found = certainties(&recorder);
+        assert_eq!(found.len(), 3);
+        assert_eq!(found[0], Certainty::Known);
+        assert!(matches!(found[1], Certainty::Pending { fallback: None, .. }));
+        assert!(matches!(found[2], Certainty::Uncertain(_)));
+        assert_eq!(recorder.facts.sites[0].code, "t.cpu()");
+        assert_eq!(
+            (recorder.facts.sites[0].span.line, recorder.facts.sites[0].span.column),
+            (1, 5)
+        );
+        // One context, one allocation.
+        assert!(Arc::ptr_eq(
+            &recorder.facts.sites[0].context,
+            &recorder.facts.sites[2].context
+        ));
+    }
+
+    #[test]
+    fn a_project_value_is_not_pending_on_a_tensor() {
+        let text = "g.fetch()";
+        let index = LineIndex::new(text);
+        let policy = Policy::default();
+        let mut recorder = Recorder::new(text, &index, &policy, Context::default());
+        let loc = recorder.loc_of_bytes(0, text.len());
+        let library_value = Val::ty(pending());
+        let project_value = Val {
+            of: Some("Gate".into()),
+            ..Val::ty(pending())
+        };
+        recorder.site_if_tensor(RuleId::ExplicitCopy, loc, &project_value, None);
+        assert!(recorder.facts.sites.is_empty());
+        recorder.site_if_tensor(RuleId::ExplicitCopy, loc, &library_value, None);
+        assert_eq!(recorder.facts.sites.len(), 1);
+    }
+
+    #[test]
+    fn a_pre_pass_records_nothing() {
+        let text = "f(t)";
+        let index = LineIndex::new(text);
+        let policy = Policy::default();
+        let mut recorder = Recorder::new(text, &index, &policy, Context::default());
+        recorder.recording = false;
+        let loc = recorder.loc_of_bytes(0, 4);
+        recorder.site(RuleId::ExplicitSync, loc, Certainty::Known, None);
+        let target = CallTarget::Method { method: "f".into() };
+        recorder.record_call(target, loc, [(ArgSlot::Positional(0), Ty::TENSOR)]);
+        assert!(recorder.facts.sites.is_empty() && recorder.facts.calls.is_empty());
+    }
+}
