@@ -9,11 +9,13 @@
 
 pub mod baseline;
 pub mod config;
+pub mod facts;
 pub mod filter;
 pub mod model;
 pub mod policy;
 pub mod project;
 pub mod python;
+mod rules;
 pub mod rust;
 pub mod source;
 pub mod suppress;

@@ -1,8 +1,14 @@
 //! The context policy: which functions are hot, which conditions are debug
 //! guards, which places are cold. Kept as data, not as conditionals scattered
-//! through the front ends, so configuration can extend it.
+//! through the front ends, so configuration can extend it. What only one
+//! language has (Rust's traits and macros, Python's logger receivers) is in
+//! [`PythonPolicy`] and [`RustPolicy`], parts of the one [`Policy`].
+
+mod languages;
 
 use d2h_rules::RuleId;
+
+pub use languages::{PythonPolicy, RustPolicy};
 
 /// A project helper that moves data between the host and the device
 /// (configuration key `transfer-functions`): each call of it is a site of
@@ -60,6 +66,10 @@ pub struct Policy {
     /// `Gate::to_vec2`): their calls are sites of their rule (configuration
     /// key `transfer-functions`).
     pub transfer_functions: Vec<TransferFunction>,
+    /// Names only Python code has.
+    pub python: PythonPolicy,
+    /// Names only Rust code has.
+    pub rust: RustPolicy,
 }
 
 fn owned(items: &[&str]) -> Vec<String> {
@@ -127,6 +137,8 @@ impl Default for Policy {
                 ("extra_repr", "formatting"),
             ]),
             transfer_functions: Vec::new(),
+            python: PythonPolicy::default(),
+            rust: RustPolicy::default(),
         }
     }
 }

@@ -1,30 +1,16 @@
 //! The analyser's state: the file's facts being built, the current function's
 //! environment (name → [`Ty`]), and the local context of the statement at hand.
 
-use std::sync::Arc;
-
 use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 
-use d2h_rules::RuleId;
 use ruff_python_ast::{Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange};
 
 use super::imports::Imports;
-use crate::model::{ArgSlot, CallSite, CallTarget, Certainty, Context, FunctionFacts, Site, Span, Ty};
+use crate::facts::{Facts, Recorder};
+use crate::model::{ArgSlot, CallTarget, Context, Span, Ty};
 use crate::policy::Policy;
-use crate::source::{one_line, LineIndex};
-
-/// Expressions nested deeper than this are not analysed (Python's own parser stops far earlier).
-pub const MAX_EXPR_DEPTH: usize = 500;
-
-/// What the analyser produces for a file.
-pub struct Output {
-    /// Where an expression nested deeper than [`MAX_EXPR_DEPTH`] was met, if anywhere.
-    pub too_deep_at: Option<usize>,
-    pub functions: Vec<FunctionFacts>,
-    pub sites: Vec<Site>,
-    pub calls: Vec<CallSite>,
-}
+use crate::source::LineIndex;
 
 /// The class being analysed.
 pub(super) struct ClassScope {
@@ -36,13 +22,10 @@ pub(super) struct ClassScope {
 }
 
 pub(crate) struct Analyzer<'a> {
-    pub text: &'a str,
-    pub index: LineIndex,
     pub policy: &'a Policy,
     pub imports: Imports,
-    pub out: Output,
-    /// When false (pre-passes), nothing is recorded.
-    pub recording: bool,
+    /// The file's facts, and the context of the code at hand.
+    pub recorder: Recorder<'a>,
     /// Local names of the current function (or module) → type.
     pub env: HashMap<String, Ty>,
     /// Local names bound to pinned host memory.
@@ -52,8 +35,6 @@ pub(crate) struct Analyzer<'a> {
     /// Classes defined in this file that derive from a torch module.
     pub module_classes: Vec<String>,
     pub classes: Vec<ClassScope>,
-    pub context: Context,
-    last_context: Arc<Context>,
     /// How deep the expression walk is, to stop before the stack does.
     pub depth: usize,
     /// The current function's return type so far.
@@ -62,46 +43,38 @@ pub(crate) struct Analyzer<'a> {
 
 impl<'a> Analyzer<'a> {
     pub fn run(
-        path: &str,
         module: &'a str,
         is_package: bool,
         is_test: bool,
         text: &'a str,
+        index: &'a LineIndex,
         body: &[Stmt],
         policy: &'a Policy,
-    ) -> Output {
-        let _ = path;
+    ) -> Facts {
+        let mut context = Context::default();
+        if is_test {
+            context.cold_block = Some("in test code".to_string());
+        }
+        let mut recorder = Recorder::new(text, index, policy, context);
+        recorder.recording = false;
         let mut analyzer = Analyzer {
-            text,
-            index: LineIndex::new(text),
             policy,
             imports: Imports::collect(body, module, is_package),
-            out: Output {
-                too_deep_at: None,
-                functions: Vec::new(),
-                sites: Vec::new(),
-                calls: Vec::new(),
-            },
-            recording: false,
+            recorder,
             env: HashMap::default(),
             pinned: FxHashSet::default(),
             globals: HashMap::default(),
             module_classes: Vec::new(),
             classes: Vec::new(),
-            context: Context::default(),
-            last_context: Arc::new(Context::default()),
             returns: None,
             depth: 0,
         };
-        if is_test {
-            analyzer.context.cold_block = Some("in test code".to_string());
-        }
         // Pre-pass: module-level names and torch module classes, without recording.
         analyzer.prepass_module(body);
-        analyzer.recording = true;
+        analyzer.recorder.recording = true;
         analyzer.env = HashMap::default();
         analyzer.block(body);
-        analyzer.out
+        analyzer.recorder.facts
     }
 
     fn prepass_module(&mut self, body: &[Stmt]) {
@@ -142,8 +115,8 @@ impl<'a> Analyzer<'a> {
 
     /// The `self.attr` types of a class, from every `self.attr = value` in its methods.
     pub(super) fn class_attributes(&mut self, body: &[Stmt]) -> HashMap<String, Ty> {
-        let saved = (self.recording, std::mem::take(&mut self.env));
-        self.recording = false;
+        let saved = (self.recorder.recording, std::mem::take(&mut self.env));
+        self.recorder.recording = false;
         let mut attrs = HashMap::default();
         for stmt in body {
             if let Stmt::FunctionDef(method) = stmt {
@@ -151,7 +124,7 @@ impl<'a> Analyzer<'a> {
                 self.collect_self_assignments(&method.body, &mut attrs);
             }
         }
-        self.recording = saved.0;
+        self.recorder.recording = saved.0;
         self.env = saved.1;
         attrs
     }
@@ -192,98 +165,17 @@ impl<'a> Analyzer<'a> {
     }
 
     pub fn span(&self, range: TextRange) -> Span {
-        let (line, column) = self.index.position(self.text, range.start().to_usize());
-        let (end_line, end_column) = self.index.position(self.text, range.end().to_usize());
-        Span {
-            line,
-            column,
-            end_line,
-            end_column,
-        }
+        self.recorder.loc(range).span
     }
 
     pub fn code(&self, range: TextRange) -> String {
-        one_line(&self.text[range.start().to_usize()..range.end().to_usize()])
+        self.recorder.code(self.recorder.loc(range))
     }
 
-    /// Records a site at `range` (nothing during pre-passes).
-    pub fn site(&mut self, rule: RuleId, range: TextRange, certainty: Certainty, note: Option<String>) {
-        if !self.recording {
-            return;
-        }
-        let context = self.shared_context();
-        self.out.sites.push(Site {
-            rule,
-            span: self.span(range),
-            code: self.code(range),
-            context,
-            certainty,
-            note,
-            moves_module: false,
-        });
-    }
-
-    /// Records a site whose receiver has type `ty`: known tensors are reported,
-    /// unknown values with an origin wait for the project pass, the rest is dropped.
-    pub fn site_if_tensor(&mut self, rule: RuleId, range: TextRange, ty: &Ty, note: Option<String>) {
-        match ty {
-            Ty::Tensor { .. } => self.site(rule, range, Certainty::Known, note),
-            Ty::Unknown(Some(origin)) => self.site(
-                rule,
-                range,
-                Certainty::Pending {
-                    origin: origin.clone(),
-                    fallback: None,
-                },
-                note,
-            ),
-            _ => {}
-        }
-    }
-
-    /// Records a site whose API exists on tensors and on host types alike
-    /// (`.item()`, `.tolist()`): unknown receivers are reported low, saying so.
-    pub fn site_ambiguous(&mut self, rule: RuleId, range: TextRange, ty: &Ty, api: &str) {
-        let note = format!("receiver not known to be a tensor (`{api}` also exists on numpy arrays)");
-        match ty {
-            Ty::Tensor { .. } => self.site(rule, range, Certainty::Known, None),
-            Ty::Unknown(Some(origin)) => self.site(
-                rule,
-                range,
-                Certainty::Pending {
-                    origin: origin.clone(),
-                    fallback: Some(note),
-                },
-                None,
-            ),
-            Ty::Unknown(None) => self.site(rule, range, Certainty::Uncertain(note), None),
-            _ => {}
-        }
-    }
-
+    /// Records a call that may reach a project function (nothing during pre-passes).
     pub fn record_call(&mut self, target: CallTarget, range: TextRange, args: Vec<(ArgSlot, Ty)>) {
-        if !self.recording {
-            return;
-        }
-        let context = self.shared_context();
-        self.out.calls.push(CallSite {
-            target,
-            span: self.span(range),
-            range: (range.start().to_u32(), range.end().to_u32()),
-            context,
-            args: args
-                .into_iter()
-                .filter(|(_, ty)| ty.is_tensor() || matches!(ty, Ty::Unknown(Some(_))))
-                .collect(),
-        });
-    }
-
-    /// The current context, shared with the previous record when it has not changed.
-    fn shared_context(&mut self) -> Arc<Context> {
-        if *self.last_context != self.context {
-            self.last_context = Arc::new(self.context.clone());
-        }
-        Arc::clone(&self.last_context)
+        let loc = self.recorder.loc(range);
+        self.recorder.record_call(target, loc, args);
     }
 
     pub fn current_class(&self) -> Option<&ClassScope> {

@@ -336,24 +336,6 @@ pub const MODULE_METHODS: &[&str] = &[
     "share_memory",
 ];
 
-/// Module methods that run the model.
-pub const MODEL_RUN_METHODS: &[&str] = &[
-    "forward",
-    "encode",
-    "decode",
-    "encode_image",
-    "predict",
-    "generate",
-    "infer",
-    "inference",
-    "postprocess",
-    "detect",
-    "segment",
-    "track",
-    "embed",
-    "__call__",
-];
-
 pub fn contains(list: &[&str], name: &str) -> bool {
     list.contains(&name)
 }
@@ -362,10 +344,4 @@ pub fn contains(list: &[&str], name: &str) -> bool {
 pub fn is_class_name(name: &str) -> bool {
     let bare = name.trim_start_matches('_');
     bare.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && bare.chars().any(|c| c.is_ascii_lowercase())
-}
-
-/// Whether a logger-ish receiver name (`logger`, `self.log`, `LOGGER`, `logging`).
-pub fn is_logger_name(segment: &str) -> bool {
-    let lower = segment.trim_start_matches('_').to_ascii_lowercase();
-    lower == "log" || lower == "logging" || lower.contains("logger")
 }

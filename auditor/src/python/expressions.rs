@@ -1,13 +1,14 @@
-//! Expressions: each is typed once, and the sites it contains are recorded on
-//! the way (conditions, mask indexing, tensor indices, formatting).
+//! Expressions: each is typed once, and the constructs the rules check are
+//! handed to them on the way (conditions, indices, formatted values).
 
-use d2h_rules::RuleId;
 use ruff_python_ast::{self as ast, Expr};
-use ruff_text_size::{Ranged, TextRange, TextSize};
+use ruff_text_size::{Ranged, TextSize};
 
-use super::analyzer::{Analyzer, MAX_EXPR_DEPTH};
+use super::analyzer::Analyzer;
 use super::apis;
-use crate::model::{Certainty, Ty};
+use crate::facts::MAX_EXPR_DEPTH;
+use crate::model::Ty;
+use crate::rules;
 
 impl Analyzer<'_> {
     /// Types `expr` and records the sites inside it.
@@ -17,10 +18,10 @@ impl Analyzer<'_> {
 
     /// Types `expr` without recording anything (for looking a second time).
     pub fn quiet_expr(&mut self, expr: &Expr) -> Ty {
-        let saved = self.recording;
-        self.recording = false;
+        let saved = self.recorder.recording;
+        self.recorder.recording = false;
         let ty = self.expr(expr);
-        self.recording = saved;
+        self.recorder.recording = saved;
         ty
     }
 
@@ -28,7 +29,7 @@ impl Analyzer<'_> {
     /// ends (`x.cpu()` in `x.cpu().numpy()` reports up to `.numpy()`).
     pub(super) fn expr_in_chain(&mut self, expr: &Expr, chain_end: Option<TextSize>) -> Ty {
         if self.depth >= MAX_EXPR_DEPTH {
-            self.out.too_deep_at.get_or_insert(expr.start().to_usize());
+            self.recorder.too_deep(expr.start().to_usize());
             return Ty::UNKNOWN;
         }
         self.depth += 1;
@@ -158,7 +159,8 @@ impl Analyzer<'_> {
             Expr::Slice(slice) => {
                 for bound in [&slice.lower, &slice.upper, &slice.step].into_iter().flatten() {
                     let ty = self.expr(bound);
-                    self.index_use(bound.range(), &ty, "used as a slice bound (`__index__`)");
+                    let what = "used as a slice bound (`__index__`)";
+                    rules::scalar_read::python_index(&mut self.recorder, bound.range(), &ty, what);
                 }
                 Ty::Host
             }
@@ -175,7 +177,7 @@ impl Analyzer<'_> {
     /// Types `test` and records a D2H002 site when a tensor is used as a condition.
     pub fn truth(&mut self, test: &Expr) -> Ty {
         if self.depth >= MAX_EXPR_DEPTH {
-            self.out.too_deep_at.get_or_insert(test.start().to_usize());
+            self.recorder.too_deep(test.start().to_usize());
             return Ty::UNKNOWN;
         }
         self.depth += 1;
@@ -199,12 +201,7 @@ impl Analyzer<'_> {
             }
             _ => {
                 let ty = self.expr(test);
-                self.site_if_tensor(
-                    RuleId::ScalarRead,
-                    test.range(),
-                    &ty,
-                    Some("tensor used as a condition".into()),
-                );
+                rules::scalar_read::python_condition(&mut self.recorder, test.range(), &ty);
                 ty
             }
         }
@@ -216,7 +213,7 @@ impl Analyzer<'_> {
             collect_names(&generator.target, &mut names);
         }
         let saved = self.shadow(&names);
-        let saved_loop = self.context.in_loop.clone();
+        let saved_loop = self.recorder.context.in_loop.clone();
         for generator in generators {
             let iter = self.expr(&generator.iter);
             self.bind_loop_target(&generator.target, &generator.iter, &iter);
@@ -227,7 +224,7 @@ impl Analyzer<'_> {
         for element in elements {
             self.expr(element);
         }
-        self.context.in_loop = saved_loop;
+        self.recorder.context.in_loop = saved_loop;
         self.unshadow(saved);
     }
 
@@ -285,18 +282,12 @@ impl Analyzer<'_> {
         };
         for index in indices {
             let ty = self.expr(index);
-            match &base {
-                Ty::Tensor { .. } if self.is_mask_index(index, &ty) => {
-                    self.site(
-                        RuleId::DataDependentShape,
-                        subscript.range(),
-                        Certainty::Known,
-                        Some("boolean-mask indexing".into()),
-                    );
-                }
-                Ty::Tensor { .. } => self.upload_by_index(index, &ty, subscript.range()),
-                Ty::HostSeq => self.index_use(index.range(), &ty, "used as a list index (`__index__`)"),
-                _ => {}
+            let cx = &mut self.recorder;
+            rules::data_dependent_shape::python_subscript(cx, &base, index, &ty, subscript.range());
+            rules::blocking_upload::python_subscript(cx, &base, index, &ty, subscript.range());
+            if base == Ty::HostSeq {
+                let what = "used as a list index (`__index__`)";
+                rules::scalar_read::python_index(cx, index.range(), &ty, what);
             }
         }
         match base {
@@ -308,24 +299,6 @@ impl Analyzer<'_> {
         }
     }
 
-    /// A boolean tensor, or a tensor-ish name that says it is a mask.
-    fn is_mask_index(&self, index: &Expr, ty: &Ty) -> bool {
-        if ty.is_mask() {
-            return true;
-        }
-        let named_mask = match index {
-            Expr::Name(name) => is_mask_name(name.id.as_str()),
-            Expr::Attribute(attr) => is_mask_name(attr.attr.as_str()),
-            _ => false,
-        };
-        named_mask && matches!(ty, Ty::Tensor { .. } | Ty::Unknown(_))
-    }
-
-    /// A tensor used where Python needs an int (`lst[t]`, `x[:n]`, `range(t)`).
-    pub(super) fn index_use(&mut self, range: TextRange, ty: &Ty, what: &str) {
-        self.site_if_tensor(RuleId::ScalarRead, range, ty, Some(format!("tensor {what}")));
-    }
-
     fn bin_op(&mut self, bin_op: &ast::ExprBinOp) -> Ty {
         let is_percent_format = bin_op.op == ast::Operator::Mod
             && matches!(bin_op.left.as_ref(), Expr::StringLiteral(_) | Expr::FString(_));
@@ -335,12 +308,17 @@ impl Analyzer<'_> {
                 Expr::Tuple(tuple) => {
                     for elt in &tuple.elts {
                         let ty = self.expr(elt);
-                        self.format_site(elt.range(), &ty, "formatted with `%`");
+                        rules::host_format::python_formatted(
+                            &mut self.recorder,
+                            elt.range(),
+                            &ty,
+                            "formatted with `%`",
+                        );
                     }
                 }
                 right => {
                     let ty = self.expr(right);
-                    self.format_site(right.range(), &ty, "formatted with `%`");
+                    rules::host_format::python_formatted(&mut self.recorder, right.range(), &ty, "formatted with `%`");
                 }
             }
             return Ty::Host;
@@ -386,17 +364,14 @@ impl Analyzer<'_> {
             fstring.value.elements().filter_map(|e| e.as_interpolation()).collect();
         for element in elements {
             let ty = self.expr(&element.expression);
-            self.format_site(element.expression.range(), &ty, "interpolated in an f-string");
+            let how = "interpolated in an f-string";
+            rules::host_format::python_formatted(&mut self.recorder, element.expression.range(), &ty, how);
             if let Some(spec) = &element.format_spec {
                 for inner in spec.elements.iter().filter_map(|e| e.as_interpolation()) {
                     self.expr(&inner.expression);
                 }
             }
         }
-    }
-
-    pub(super) fn format_site(&mut self, range: TextRange, ty: &Ty, how: &str) {
-        self.site_if_tensor(RuleId::HostFormat, range, ty, Some(format!("tensor {how}")));
     }
 }
 
@@ -408,11 +383,6 @@ fn collect_names(target: &Expr, names: &mut Vec<String>) {
         Expr::Starred(s) => collect_names(&s.value, names),
         _ => {}
     }
-}
-
-fn is_mask_name(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    lower.contains("mask") || matches!(lower.as_str(), "keep" | "valid" | "selected" | "sel")
 }
 
 /// The type of `left op right` for arithmetic and bitwise operators.

@@ -7,47 +7,31 @@
 //! parameters are tensors; numpy results, `.item()`, literals are host values.
 //! What stays unknown carries its origin (a parameter, a call's result) so the
 //! project pass can resolve it across functions and files.
+//!
+//! Whether a construct is a site is each rule's decision ([`crate::rules`]):
+//! the front end hands the rules typed views of its calls (`typed.rs`),
+//! conditions, indices and formatted values.
 
 mod analyzer;
-mod apis;
+pub(crate) mod apis;
+mod assignments;
 mod calls;
+mod definitions;
 mod expressions;
 mod imports;
+mod library;
 mod statements;
-mod uploads;
+pub(crate) mod typed;
 
+use crate::facts::MAX_EXPR_DEPTH;
+pub use crate::facts::{AnalysisError, ErrorKind};
 use crate::model::FileFacts;
 use crate::policy::{is_test_path, Policy};
 use crate::source::LineIndex;
+pub(crate) use analyzer::name_of;
 
 /// Nesting deeper than this is refused before parsing (CPython stops at 200 brackets).
 const MAX_BRACKET_DEPTH: usize = 1000;
-
-/// Why a file could not be analysed, with the 1-based position of the problem.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AnalysisError {
-    pub line: u32,
-    pub column: u32,
-    pub kind: ErrorKind,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The parser rejected the file.
-    Syntax,
-    /// Nesting too deep to analyse safely; Python itself rejects such files.
-    TooDeep,
-}
-
-impl std::fmt::Display for AnalysisError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.kind {
-            ErrorKind::Syntax => write!(f, "syntax error at {}:{}: {}", self.line, self.column, self.message),
-            ErrorKind::TooDeep => write!(f, "not audited: {} at {}:{}", self.message, self.line, self.column),
-        }
-    }
-}
 
 /// Analyses one Python file. `path` is relative to the audit root, `/`-separated.
 pub fn analyze(path: &str, text: &str, policy: &Policy) -> Result<FileFacts, AnalysisError> {
@@ -74,9 +58,17 @@ pub fn analyze(path: &str, text: &str, policy: &Policy) -> Result<FileFacts, Ana
     })?;
     let (module, is_package) = module_path(path);
     let is_test = is_test_path(path);
-    let facts = analyzer::Analyzer::run(path, &module, is_package, is_test, text, &parsed.syntax().body, policy);
+    let facts = analyzer::Analyzer::run(
+        &module,
+        is_package,
+        is_test,
+        text,
+        &index,
+        &parsed.syntax().body,
+        policy,
+    );
     if let Some(offset) = facts.too_deep_at {
-        let message = format!("expression nested deeper than {} levels", analyzer::MAX_EXPR_DEPTH);
+        let message = format!("expression nested deeper than {} levels", MAX_EXPR_DEPTH);
         return Err(error_at(offset, ErrorKind::TooDeep, message));
     }
     // Facts live until the whole project is joined: keep no growth slack.

@@ -1,27 +1,25 @@
 //! Statements: functions and classes, guards, loops, `except` handlers, and
 //! the `if __name__ == "__main__":` block, each setting the local context.
 
-use rustc_hash::FxHashMap as HashMap;
-
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::Ranged;
 
-use super::analyzer::{name_of, Analyzer, ClassScope, MAX_EXPR_DEPTH};
-use super::apis;
-use crate::model::{FunctionFacts, LoopContext, Origin, Ty};
+use super::analyzer::{name_of, Analyzer};
+use crate::facts::MAX_EXPR_DEPTH;
+use crate::model::{LoopContext, Ty};
 
 impl Analyzer<'_> {
     pub fn block(&mut self, body: &[Stmt]) {
-        let saved_guard = self.context.guard.clone();
+        let saved_guard = self.recorder.context.guard.clone();
         for stmt in body {
             self.stmt(stmt);
             // `if not self.debug: return` guards the rest of the block.
             if let Some(guard) = self.early_exit_guard(stmt) {
-                self.context.guard = Some(guard);
+                self.recorder.context.guard = Some(guard);
             }
         }
-        self.context.guard = saved_guard;
+        self.recorder.context.guard = saved_guard;
     }
 
     fn stmt(&mut self, stmt: &Stmt) {
@@ -70,26 +68,26 @@ impl Analyzer<'_> {
             Stmt::For(for_stmt) => {
                 let iter = self.expr(&for_stmt.iter);
                 self.bind_loop_target(&for_stmt.target, &for_stmt.iter, &iter);
-                let saved = self.context.in_loop.clone();
+                let saved = self.recorder.context.in_loop.clone();
                 let line = self.span(for_stmt.range()).line;
-                self.context.in_loop = Some(LoopContext {
+                self.recorder.context.in_loop = Some(LoopContext {
                     line,
                     calls_model: self.model_call_in(&for_stmt.body),
                 });
                 self.block(&for_stmt.body);
-                self.context.in_loop = saved;
+                self.recorder.context.in_loop = saved;
                 self.block(&for_stmt.orelse);
             }
             Stmt::While(while_stmt) => {
-                let saved = self.context.in_loop.clone();
+                let saved = self.recorder.context.in_loop.clone();
                 let line = self.span(while_stmt.range()).line;
-                self.context.in_loop = Some(LoopContext {
+                self.recorder.context.in_loop = Some(LoopContext {
                     line,
                     calls_model: self.model_call_in(&while_stmt.body),
                 });
                 self.truth(&while_stmt.test);
                 self.block(&while_stmt.body);
-                self.context.in_loop = saved;
+                self.recorder.context.in_loop = saved;
                 self.block(&while_stmt.orelse);
             }
             Stmt::If(if_stmt) => self.if_stmt(if_stmt),
@@ -112,26 +110,27 @@ impl Analyzer<'_> {
                 }
             }
             Stmt::Raise(raise) => {
-                let saved = self.context.error_path.clone();
-                self.context
+                let saved = self.recorder.context.error_path.clone();
+                self.recorder
+                    .context
                     .error_path
                     .get_or_insert_with(|| "in a `raise` (error path)".to_string());
                 if let Some(exc) = &raise.exc {
                     self.expr(exc);
                 }
-                self.context.error_path = saved;
+                self.recorder.context.error_path = saved;
             }
             Stmt::Try(try_stmt) => {
                 self.block(&try_stmt.body);
                 for handler in &try_stmt.handlers {
                     let ast::ExceptHandler::ExceptHandler(handler) = handler;
-                    let saved = self.context.error_path.clone();
-                    self.context.error_path = Some("in an `except` handler (fallback path)".to_string());
+                    let saved = self.recorder.context.error_path.clone();
+                    self.recorder.context.error_path = Some("in an `except` handler (fallback path)".to_string());
                     if let Some(name) = &handler.name {
                         self.env.insert(name.to_string(), Ty::Host);
                     }
                     self.block(&handler.body);
-                    self.context.error_path = saved;
+                    self.recorder.context.error_path = saved;
                 }
                 self.block(&try_stmt.orelse);
                 self.block(&try_stmt.finalbody);
@@ -139,12 +138,13 @@ impl Analyzer<'_> {
             Stmt::Assert(assert) => {
                 self.truth(&assert.test);
                 if let Some(msg) = &assert.msg {
-                    let saved = self.context.error_path.clone();
-                    self.context
+                    let saved = self.recorder.context.error_path.clone();
+                    self.recorder
+                        .context
                         .error_path
                         .get_or_insert_with(|| "in an assertion message (error path)".to_string());
                     self.expr(msg);
-                    self.context.error_path = saved;
+                    self.recorder.context.error_path = saved;
                 }
             }
             Stmt::Expr(expr) => {
@@ -175,13 +175,14 @@ impl Analyzer<'_> {
     }
 
     fn if_stmt(&mut self, if_stmt: &ast::StmtIf) {
-        if self.context.function.is_none() && is_main_guard(&if_stmt.test) {
-            let saved = self.context.cold_block.clone();
-            self.context
+        if self.recorder.context.function.is_none() && is_main_guard(&if_stmt.test) {
+            let saved = self.recorder.context.cold_block.clone();
+            self.recorder
+                .context
                 .cold_block
                 .get_or_insert_with(|| "under `if __name__ == \"__main__\"`".to_string());
             self.block(&if_stmt.body);
-            self.context.cold_block = saved;
+            self.recorder.context.cold_block = saved;
             for clause in &if_stmt.elif_else_clauses {
                 self.block(&clause.body);
             }
@@ -194,7 +195,7 @@ impl Analyzer<'_> {
                 .iter()
                 .map(|c| (c.test.as_ref(), c.body.as_slice())),
         );
-        let saved = self.context.guard.clone();
+        let saved = self.recorder.context.guard.clone();
         // A negated guard (`if not debug:`) guards the branches after it.
         let mut guard_for_rest: Option<String> = None;
         for (test, body) in tests {
@@ -204,19 +205,19 @@ impl Analyzer<'_> {
                     Some((text, false)) => guard = Some(text),
                     Some((text, true)) => guard_for_rest = Some(text),
                     None => {
-                        if self.context.guard.is_none() && guard.is_none() {
+                        if self.recorder.context.guard.is_none() && guard.is_none() {
                             self.truth(test);
                         } else {
-                            let inner = self.context.guard.clone();
-                            self.context.guard = guard.clone().or(inner.clone());
+                            let inner = self.recorder.context.guard.clone();
+                            self.recorder.context.guard = guard.clone().or(inner.clone());
                             self.truth(test);
-                            self.context.guard = inner;
+                            self.recorder.context.guard = inner;
                         }
                     }
                 }
             }
             if let Some(g) = guard {
-                self.context.guard = Some(g);
+                self.recorder.context.guard = Some(g);
             }
             let narrowed = test.and_then(|t| self.isinstance_narrowing(t));
             let shadowed = narrowed
@@ -229,7 +230,7 @@ impl Analyzer<'_> {
                     None => self.env.remove(&name),
                 };
             }
-            self.context.guard = saved.clone();
+            self.recorder.context.guard = saved.clone();
         }
     }
 
@@ -299,158 +300,6 @@ impl Analyzer<'_> {
         }
     }
 
-    fn function_def(&mut self, function: &ast::StmtFunctionDef) {
-        let name = function.name.to_string();
-        let class = self.classes.last().map(|c| c.name.clone());
-        let qualname = self.qualify_function(&name);
-        let decorators: Vec<String> = function
-            .decorator_list
-            .iter()
-            .filter_map(|d| {
-                let expr = match &d.expression {
-                    Expr::Call(call) => call.func.as_ref(),
-                    other => other,
-                };
-                self.imports.qualify(expr)
-            })
-            .collect();
-        let is_static = decorators.iter().any(|d| d == "staticmethod");
-        let hot_root = self.policy.hot_by_name(&name).or_else(|| {
-            decorators
-                .iter()
-                .find(|d| self.policy.is_hot_decorator(d))
-                .map(|d| format!("decorated `@{d}`"))
-        });
-        let cold = self.policy.cold_kind(&name).map(str::to_string);
-        let params = parameter_names(&function.parameters);
-        let has_receiver = class.is_some() && !is_static && !params.is_empty();
-        let index = self.out.functions.len();
-        if self.recording {
-            self.out.functions.push(FunctionFacts {
-                name: name.clone(),
-                qualname: qualname.clone(),
-                class: class.clone(),
-                params: params.clone(),
-                has_receiver,
-                hot_root,
-                cold,
-                returns: Ty::UNKNOWN,
-                returns_type: None,
-            });
-        }
-
-        // Defaults are evaluated where the function is defined.
-        for default in function
-            .parameters
-            .iter_non_variadic_params()
-            .filter_map(|p| p.default.as_deref())
-        {
-            self.expr(default);
-        }
-        if !self.recording {
-            return;
-        }
-
-        let evidence = tensor_evidence(&function.body, &params);
-        // Closures see their enclosing function's names; top-level functions see globals only.
-        let enclosing = if self.context.function.is_some() {
-            self.env.clone()
-        } else {
-            HashMap::default()
-        };
-        let saved_env = std::mem::replace(&mut self.env, enclosing);
-        let saved_context = std::mem::take(&mut self.context);
-        let saved_returns = self.returns.take();
-        self.context.function = Some(index);
-        self.context.cold_block = saved_context.cold_block.clone().filter(|c| c == "in test code");
-        for (position, param) in function.parameters.iter_non_variadic_params().enumerate() {
-            let pname = param.parameter.name.to_string();
-            let ty = if position == 0 && has_receiver {
-                Ty::Host
-            } else if let Some(annotated) = param
-                .parameter
-                .annotation
-                .as_deref()
-                .and_then(|a| self.annotation_type(a))
-            {
-                annotated
-            } else if evidence.contains(&pname) {
-                Ty::TENSOR
-            } else {
-                Ty::Unknown(Some(Origin::Param {
-                    function: index,
-                    name: pname.clone(),
-                }))
-            };
-            self.env.insert(pname, ty);
-        }
-        for variadic in [&function.parameters.vararg, &function.parameters.kwarg]
-            .into_iter()
-            .flatten()
-        {
-            self.env.insert(variadic.name.to_string(), Ty::Host);
-        }
-        self.block(&function.body);
-        let returns = self.returns.take().unwrap_or(Ty::Host);
-        self.out.functions[index].returns = returns;
-        self.returns = saved_returns;
-        self.context = saved_context;
-        self.env = saved_env;
-        self.env.insert(name, Ty::Host);
-    }
-
-    fn qualify_function(&self, name: &str) -> String {
-        let mut parts: Vec<&str> = Vec::new();
-        if let Some(function) = self.context.function {
-            parts.push(&self.out.functions[function].qualname);
-        } else if let Some(class) = self.classes.last() {
-            parts.push(&class.name);
-        }
-        parts.push(name);
-        parts.join(".")
-    }
-
-    fn class_def(&mut self, class: &ast::StmtClassDef) {
-        if let Some(arguments) = &class.arguments {
-            for base in arguments.args.iter() {
-                self.expr(base);
-            }
-        }
-        let qualified_name = match self.classes.last() {
-            Some(outer) => format!("{}.{}", outer.name, class.name),
-            None => class.name.to_string(),
-        };
-        let mut attrs = if self.recording {
-            self.class_attributes(&class.body)
-        } else {
-            Default::default()
-        };
-        // Class-level annotations (`track_ids: np.ndarray`) declare attribute types.
-        for stmt in &class.body {
-            if let Stmt::AnnAssign(assign) = stmt {
-                if let (Expr::Name(name), Some(ty)) = (assign.target.as_ref(), self.annotation_type(&assign.annotation))
-                {
-                    attrs.entry(name.id.to_string()).or_insert(ty);
-                }
-            }
-        }
-        self.classes.push(ClassScope {
-            name: qualified_name,
-            attrs,
-            pinned: Default::default(),
-        });
-        let saved_env = std::mem::take(&mut self.env);
-        self.block(&class.body);
-        self.env = saved_env;
-        self.classes.pop();
-        self.env.insert(class.name.to_string(), Ty::Host);
-    }
-
-    /// The type an annotation declares, when it says tensor, array, module or scalar.
-    pub(super) fn annotation_type(&self, annotation: &Expr) -> Option<Ty> {
-        annotation_type(&self.text_of(annotation))
-    }
-
     /// The model-like call in a loop body that makes it a frame loop, if any.
     fn model_call_in(&self, body: &[Stmt]) -> Option<String> {
         let mut finder = ModelCallFinder {
@@ -490,7 +339,7 @@ impl<'a> Visitor<'a> for ModelCallFinder<'_, '_> {
                 let policy = self.analyzer.policy;
                 let is_model = policy.is_model_name(last)
                     || policy.hot_by_name(last).is_some()
-                    || (apis::contains(apis::MODEL_RUN_METHODS, last) && last != "__call__");
+                    || (policy.python.is_model_run_method(last) && last != "__call__");
                 if is_model && !self.analyzer.imports.is_imported_root(&call.func) {
                     self.found = Some(self.analyzer.text_of(call.func.as_ref()));
                     return;
@@ -501,57 +350,6 @@ impl<'a> Visitor<'a> for ModelCallFinder<'_, '_> {
         visitor::walk_expr(self, expr);
         self.depth -= 1;
     }
-}
-
-/// Parameters used with tensor-only methods or attributes in the body.
-fn tensor_evidence(body: &[Stmt], params: &[String]) -> Vec<String> {
-    struct Evidence<'p> {
-        params: &'p [String],
-        found: Vec<String>,
-        depth: usize,
-    }
-    impl<'a> Visitor<'a> for Evidence<'_> {
-        fn visit_stmt(&mut self, stmt: &'a Stmt) {
-            if !matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
-                visitor::walk_stmt(self, stmt);
-            }
-        }
-        fn visit_expr(&mut self, expr: &'a Expr) {
-            if self.depth >= MAX_EXPR_DEPTH {
-                return;
-            }
-            if let Expr::Attribute(attr) = expr {
-                if let Expr::Name(base) = attr.value.as_ref() {
-                    let name = base.id.as_str();
-                    let member = attr.attr.as_str();
-                    let tensor_only = apis::contains(apis::TENSOR_ONLY_METHODS, member)
-                        || apis::contains(apis::TENSOR_ONLY_ATTRIBUTES, member);
-                    if tensor_only && self.params.iter().any(|p| p == name) && !self.found.iter().any(|f| f == name) {
-                        self.found.push(name.to_string());
-                    }
-                }
-            }
-            self.depth += 1;
-            visitor::walk_expr(self, expr);
-            self.depth -= 1;
-        }
-    }
-    let mut evidence = Evidence {
-        params,
-        found: Vec::new(),
-        depth: 0,
-    };
-    for stmt in body {
-        evidence.visit_stmt(stmt);
-    }
-    evidence.found
-}
-
-fn parameter_names(parameters: &ast::Parameters) -> Vec<String> {
-    parameters
-        .iter_non_variadic_params()
-        .map(|p| p.parameter.name.to_string())
-        .collect()
 }
 
 fn is_main_guard(test: &Expr) -> bool {
@@ -604,89 +402,5 @@ fn iterated(ty: &Ty) -> Ty {
         Ty::Tensor { .. } => Ty::TENSOR,
         Ty::HostTensor => Ty::HostTensor,
         _ => Ty::UNKNOWN,
-    }
-}
-
-/// Names in annotations that never hold device data.
-const HOST_ANNOTATION_WORDS: &[&str] = &[
-    "str", "int", "float", "bool", "bytes", "None", "Optional", "Union", "os", "PathLike", "Path", "pathlib", "typing",
-    "Literal", "complex", "datetime", "range", "slice", "type", "Type",
-];
-
-/// Containers: whatever they hold, the annotated value itself is a host object.
-const CONTAINER_ANNOTATIONS: &[&str] = &[
-    "dict",
-    "Dict",
-    "Mapping",
-    "MutableMapping",
-    "OrderedDict",
-    "defaultdict",
-    "set",
-    "Set",
-    "frozenset",
-];
-const SEQUENCE_ANNOTATIONS: &[&str] = &["list", "List", "tuple", "Tuple", "Sequence", "Iterable"];
-
-/// The type an annotation declares, when it says tensor, array, module or host value.
-fn annotation_type(text: &str) -> Option<Ty> {
-    let words: Vec<&str> = text
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
-        .collect();
-    let outer = words
-        .iter()
-        .find(|w| !matches!(**w, "typing" | "t" | "Optional"))
-        .copied()
-        .unwrap_or("");
-    let mentions_tensor = words.iter().any(|w| w.contains("Tensor"));
-    let is_container = SEQUENCE_ANNOTATIONS.contains(&outer) || CONTAINER_ANNOTATIONS.contains(&outer);
-    if is_container && mentions_tensor {
-        // A container of tensors: what it is indexed with decides, so leave it to inference.
-        return None;
-    }
-    if SEQUENCE_ANNOTATIONS.contains(&outer) {
-        return Some(Ty::HostSeq);
-    }
-    if CONTAINER_ANNOTATIONS.contains(&outer) {
-        return Some(Ty::Host);
-    }
-    if mentions_tensor {
-        // `Union[int, Tensor]`, `int | Tensor`: the callers decide.
-        let host_alternative = words
-            .iter()
-            .any(|w| matches!(*w, "int" | "float" | "bool" | "ndarray" | "list" | "List" | "str"));
-        return if host_alternative { None } else { Some(Ty::TENSOR) };
-    }
-    if words.iter().any(|w| *w == "ndarray" || *w == "NDArray") {
-        return Some(Ty::Host);
-    }
-    if words.iter().any(|w| w.ends_with("Module")) {
-        return Some(Ty::Module);
-    }
-    if !words.is_empty() && words.iter().all(|w| HOST_ANNOTATION_WORDS.contains(w)) {
-        return Some(Ty::Host);
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn annotations() {
-        assert_eq!(annotation_type("torch.Tensor"), Some(Ty::TENSOR));
-        assert_eq!(annotation_type("Optional[torch.Tensor]"), Some(Ty::TENSOR));
-        assert_eq!(annotation_type("Tensor | None"), Some(Ty::TENSOR));
-        assert_eq!(annotation_type("Union[int, torch.Tensor]"), None);
-        assert_eq!(annotation_type("str | os.PathLike | None"), Some(Ty::Host));
-        assert_eq!(annotation_type("dict[str, Any]"), Some(Ty::Host));
-        assert_eq!(annotation_type("list[torch.Tensor]"), None);
-        assert_eq!(annotation_type("Dict[str, torch.Tensor]"), None);
-        assert_eq!(annotation_type("list[int]"), Some(Ty::HostSeq));
-        assert_eq!(annotation_type("np.ndarray"), Some(Ty::Host));
-        assert_eq!(annotation_type("nn.Module"), Some(Ty::Module));
-        assert_eq!(annotation_type("Any"), None);
-        assert_eq!(annotation_type("Config"), None);
     }
 }

@@ -3,29 +3,15 @@
 //! the current function's scoped environment (name → [`Val`]), and the local
 //! context of the code at hand.
 
-use std::sync::Arc;
-
 use proc_macro2::Span as TokenSpan;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use d2h_rules::RuleId;
-
 use super::paths::UsePath;
-use super::policy::RustPolicy;
-use crate::model::{ArgSlot, CallSite, CallTarget, Certainty, Context, FunctionFacts, Site, Span, Ty};
+pub use crate::facts::Loc;
+use crate::facts::{to_u32, Facts, Receiver, Recorder};
+use crate::model::{ArgSlot, CallTarget, Context, Origin, Span, Ty};
 use crate::policy::Policy;
-use crate::source::{one_line, LineIndex};
-
-/// Expressions nested deeper than this are not analysed.
-pub const MAX_EXPR_DEPTH: usize = 500;
-
-/// What the analyser produces for a file.
-pub struct Output {
-    pub too_deep_at: Option<usize>,
-    pub functions: Vec<FunctionFacts>,
-    pub sites: Vec<Site>,
-    pub calls: Vec<CallSite>,
-}
+use crate::source::LineIndex;
 
 /// What the analyser is told about the file.
 pub struct FileInfo<'a> {
@@ -46,6 +32,21 @@ pub struct Val {
     pub ty: Ty,
     pub of: Option<String>,
     pub parts: Option<Vec<Val>>,
+}
+
+/// A site's receiver: a value of a project type whose origin is unknown is
+/// not waiting to be found a tensor (its methods are the project's own).
+impl Receiver for Val {
+    fn ty(&self) -> &Ty {
+        &self.ty
+    }
+
+    fn pending_origin(&self) -> Option<&Origin> {
+        match &self.ty {
+            Ty::Unknown(Some(origin)) if self.of.is_none() => Some(origin),
+            _ => None,
+        }
+    }
 }
 
 impl Val {
@@ -200,53 +201,26 @@ impl Libraries {
     }
 }
 
-/// A position range in the file: start and end (1-based line, 1-based character column) and bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Loc {
-    pub span: Span,
-    pub bytes: (usize, usize),
-}
-
-impl Loc {
-    pub fn from_spans(start: TokenSpan, end: TokenSpan) -> Loc {
-        let s = start.start();
-        let e = end.end();
-        let (a, _) = range_of(start);
-        let (_, b) = range_of(end);
-        Loc {
-            span: Span {
-                line: to_u32(s.line),
-                column: to_u32(s.column + 1),
-                end_line: to_u32(e.line),
-                end_column: to_u32(e.column + 1),
-            },
-            bytes: (a, b.max(a)),
-        }
-    }
-
-    /// From `self`'s start to the later of both ends.
-    pub fn to(self, end: Loc) -> Loc {
-        if end.bytes.1 <= self.bytes.1 {
-            return self;
-        }
-        Loc {
-            span: Span {
-                end_line: end.span.end_line,
-                end_column: end.span.end_column,
-                ..self.span
-            },
-            bytes: (self.bytes.0, end.bytes.1),
-        }
+/// The location from the start of `start` to the end of `end`.
+pub fn loc_from_spans(start: TokenSpan, end: TokenSpan) -> Loc {
+    let s = start.start();
+    let e = end.end();
+    let (a, _) = range_of(start);
+    let (_, b) = range_of(end);
+    Loc {
+        span: Span {
+            line: to_u32(s.line),
+            column: to_u32(s.column + 1),
+            end_line: to_u32(e.line),
+            end_column: to_u32(e.column + 1),
+        },
+        bytes: (a, b.max(a)),
     }
 }
 
 fn range_of(span: TokenSpan) -> (usize, usize) {
     let range = span.byte_range();
     (range.start, range.end)
-}
-
-fn to_u32(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// The impl or trait whose methods are being analysed.
@@ -261,8 +235,8 @@ pub struct ImplScope {
 pub struct Analyzer<'a> {
     pub file: FileInfo<'a>,
     pub policy: &'a Policy,
-    pub rust: RustPolicy,
-    pub out: Output,
+    /// The file's facts, and the context of the code at hand.
+    pub recorder: Recorder<'a>,
     /// `use` aliases → what they name.
     pub uses: HashMap<String, UsePath>,
     /// Modules declared in this file (`mod x;` and inline).
@@ -286,8 +260,6 @@ pub struct Analyzer<'a> {
     /// Generic parameters in scope, and whether their bounds mention a tensor type.
     pub generics: Vec<(String, bool)>,
     pub env: Env,
-    pub context: Context,
-    last_context: Arc<Context>,
     pub depth: usize,
     /// A `let` with a scalar type annotation is being evaluated (`let x: f64 = t.try_into()?`).
     pub expect_scalar: bool,
@@ -300,15 +272,8 @@ impl<'a> Analyzer<'a> {
             context.cold_block = Some(kind.to_string());
         }
         Analyzer {
-            file,
             policy,
-            rust: RustPolicy::default(),
-            out: Output {
-                too_deep_at: None,
-                functions: Vec::new(),
-                sites: Vec::new(),
-                calls: Vec::new(),
-            },
+            recorder: Recorder::new(file.text, file.index, policy, context),
             uses: HashMap::default(),
             declared_mods: HashSet::default(),
             structs: HashMap::default(),
@@ -322,96 +287,34 @@ impl<'a> Analyzer<'a> {
             impl_scope: None,
             generics: Vec::new(),
             env: Env::default(),
-            last_context: Arc::new(context.clone()),
-            context,
             depth: 0,
             expect_scalar: false,
+            file,
         }
     }
 
-    pub fn run(file: FileInfo<'a>, syntax: &syn::File, policy: &'a Policy) -> Output {
+    pub fn run(file: FileInfo<'a>, syntax: &syn::File, policy: &'a Policy) -> Facts {
         let mut analyzer = Analyzer::new(file, policy);
         analyzer.prepass(syntax);
         analyzer.items(&syntax.items);
-        analyzer.out
+        analyzer.recorder.facts
     }
 
     pub fn code(&self, loc: Loc) -> String {
-        self.file
-            .text
-            .get(loc.bytes.0..loc.bytes.1)
-            .map(one_line)
-            .unwrap_or_default()
+        self.recorder.code(loc)
     }
 
     /// A location from byte offsets of the file.
     pub fn loc_of_bytes(&self, start: usize, end: usize) -> Loc {
-        let (line, column) = self.file.index.position(self.file.text, start);
-        let (end_line, end_column) = self.file.index.position(self.file.text, end);
-        Loc {
-            span: Span {
-                line,
-                column,
-                end_line,
-                end_column,
-            },
-            bytes: (start, end),
-        }
-    }
-
-    pub fn site(&mut self, rule: RuleId, loc: Loc, certainty: Certainty, note: Option<String>) {
-        let context = self.shared_context();
-        self.out.sites.push(Site {
-            rule,
-            span: loc.span,
-            code: self.code(loc),
-            context,
-            certainty,
-            note,
-            moves_module: false,
-        });
-    }
-
-    /// A site whose receiver is `val`: tensors are reported, unknown values with
-    /// an origin wait for the project pass, the rest is dropped.
-    pub fn site_if_tensor(&mut self, rule: RuleId, loc: Loc, val: &Val, note: Option<String>) {
-        match &val.ty {
-            Ty::Tensor { .. } => self.site(rule, loc, Certainty::Known, note),
-            Ty::Unknown(Some(origin)) if val.of.is_none() => self.site(
-                rule,
-                loc,
-                Certainty::Pending {
-                    origin: origin.clone(),
-                    fallback: None,
-                },
-                note,
-            ),
-            _ => {}
-        }
+        self.recorder.loc_of_bytes(start, end)
     }
 
     pub fn record_call(&mut self, target: CallTarget, loc: Loc, args: &[Val]) {
-        let context = self.shared_context();
         let args = args
             .iter()
             .enumerate()
-            .filter(|(_, v)| v.ty.is_tensor() || matches!(v.ty, Ty::Unknown(Some(_))))
-            .map(|(i, v)| (ArgSlot::Positional(i), v.ty.clone()))
-            .collect();
-        self.out.calls.push(CallSite {
-            target,
-            span: loc.span,
-            range: (to_u32(loc.bytes.0), to_u32(loc.bytes.1)),
-            context,
-            args,
-        });
-    }
-
-    fn shared_context(&mut self) -> Arc<Context> {
-        if *self.last_context != self.context {
-            self.last_context = Arc::new(self.context.clone());
-        }
-        Arc::clone(&self.last_context)
+            .map(|(i, v)| (ArgSlot::Positional(i), v.ty.clone()));
+        self.recorder.record_call(target, loc, args);
     }
 
     /// The module the code at hand is in, inline modules included.

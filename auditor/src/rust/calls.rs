@@ -6,13 +6,13 @@
 
 use syn::spanned::Spanned;
 
-use d2h_rules::RuleId;
-
-use super::analyzer::{Analyzer, Loc, Val};
+use super::analyzer::{loc_from_spans, Analyzer, Loc, Val};
 use super::apis::{self, contains};
 use super::exprs::{first_span, last_name};
 use super::paths::{is_type_name, Resolved};
-use crate::model::{CallTarget, Certainty, Origin, Ty};
+use super::typed::{cudarc_upload, has, MethodCall, PathCall};
+use crate::model::{CallTarget, Origin, Ty};
+use crate::rules;
 
 /// Iterator adapters and other methods whose closure argument gets the receiver's elements.
 const ELEMENT_CLOSURES: &[&str] = &[
@@ -48,7 +48,7 @@ const FORWARD_METHODS: &[&str] = &["forward", "forward_t", "forward_ts", "apply"
 impl Analyzer<'_> {
     pub fn method_call(&mut self, m: &syn::ExprMethodCall, chain_end: Option<Loc>) -> Val {
         let method = m.method.to_string();
-        let call_loc = Loc::from_spans(first_span(&m.receiver), m.paren_token.span.close());
+        let call_loc = loc_from_spans(first_span(&m.receiver), m.paren_token.span.close());
         let site_loc = chain_end.map_or(call_loc, |end| call_loc.to(end));
         let continues = contains(apis::CHAIN_CONTINUATIONS, &method);
         let receiver_chain = if continues {
@@ -160,10 +160,11 @@ impl Analyzer<'_> {
                 args.push(self.expr(arg));
                 continue;
             };
-            let error = self.rust.is_error_closure_method(method) || (method == "map_or_else" && i == 0);
-            let saved = self.context.error_path.clone();
+            let error = self.policy.rust.is_error_closure_method(method) || (method == "map_or_else" && i == 0);
+            let saved = self.recorder.context.error_path.clone();
             if error {
-                self.context
+                self.recorder
+                    .context
                     .error_path
                     .get_or_insert_with(|| format!("in a `{method}` closure (error path)"));
             }
@@ -175,13 +176,14 @@ impl Analyzer<'_> {
                 None
             };
             let val = self.closure(closure, hint.as_ref());
-            self.context.error_path = saved;
+            self.recorder.context.error_path = saved;
             args.push(val);
         }
         args
     }
 
-    /// Transfers and syncs by method name; `None` when the call is none of them.
+    /// Transfers and syncs by method name: the rules check the call; its
+    /// value, or `None` when the call is none of them.
     fn transfer_method(
         &mut self,
         m: &syn::ExprMethodCall,
@@ -190,109 +192,29 @@ impl Analyzer<'_> {
         args: &[Val],
         loc: Loc,
     ) -> Option<Val> {
-        let nargs = args.len();
-        let project_recv = recv.is_project_type();
-        if project_recv {
+        if recv.is_project_type() {
             return None;
         }
-        if method == "synchronize" && nargs == 0 {
-            self.site(RuleId::ExplicitSync, loc, Certainty::Known, None);
-            return Some(Val::host());
-        }
-        if apis::CUDARC_COPIES.iter().any(|(n, a)| *n == method && *a == nargs) {
-            self.site(RuleId::ExplicitCopy, loc, Certainty::Known, None);
-            return Some(Val::host());
-        }
-        if let Some(val) = self.cudarc_upload(method, nargs, recv, call_loc(m)) {
-            return Some(val);
-        }
-        if contains(apis::CUDARC_DEVICE_RESULTS, method) && !recv.is_tensor() {
-            return Some(Val::tensor());
-        }
-        if apis::CANDLE_COPIES.iter().any(|(n, a)| *n == method && *a == nargs) {
-            return Some(self.copy_of(RuleId::ExplicitCopy, loc, recv, None));
-        }
-        if apis::CANDLE_SCALAR_READS
-            .iter()
-            .any(|(n, a)| *n == method && *a == nargs)
-        {
-            return Some(self.copy_of(RuleId::ScalarRead, loc, recv, None));
-        }
-        let moves = (method == "to_device" || method == "to") && nargs == 1;
-        if moves && !matches!(recv.ty, Ty::Host | Ty::HostSeq | Ty::CpuDevice) {
-            if self.is_cpu_device(&m.args[0], &args[0]) {
-                return Some(self.copy_to_host(loc, recv));
-            }
-            return Some(match recv.ty {
-                Ty::Module => recv.clone(),
-                // `to(Kind::Float)` on a host tensor stays on the host.
-                Ty::HostTensor if method == "to" && !mentions_device(&m.args[0]) => Val::host_tensor(),
-                _ => {
-                    self.upload_by_move(method, recv, call_loc(m));
-                    Val::tensor()
-                }
-            });
-        }
-        if contains(apis::TCH_SCALAR_READS, method) && nargs <= 1 {
-            return Some(self.copy_of(RuleId::ScalarRead, loc, recv, None));
-        }
-        if contains(apis::BURN_COPIES, method) && nargs == 0 {
-            self.site_if_tensor(RuleId::ExplicitCopy, loc, recv, None);
-            return Some(Val::host());
-        }
-        if contains(apis::BURN_SCALAR_READS, method) && nargs == 0 {
-            self.site_if_tensor(RuleId::ScalarRead, loc, recv, None);
-            return Some(Val::host());
-        }
-        if method == "print" && nargs == 0 && recv.is_tensor() {
-            let note = Some("tensor printed with `.print()`".to_string());
-            self.site(RuleId::HostFormat, loc, Certainty::Known, note);
-            return Some(Val::host());
-        }
-        if method == "try_into" && nargs == 0 && recv.is_tensor() {
-            let (rule, what) = if self.expect_scalar {
-                (RuleId::ScalarRead, "a scalar")
-            } else {
-                (RuleId::ExplicitCopy, "host data")
-            };
-            let note = Some(format!("`try_into` of a tensor into {what}"));
-            self.site(rule, loc, Certainty::Known, note);
-            return Some(Val::host());
-        }
-        None
-    }
-
-    /// A read of a tensor's data: reported for tensors and unknown values, not for host ones.
-    fn copy_of(&mut self, rule: RuleId, loc: Loc, recv: &Val, note: Option<String>) -> Val {
-        match &recv.ty {
-            Ty::Tensor { .. } => self.site(rule, loc, Certainty::Known, note),
-            // candle's names: an unknown receiver is a tensor where the file deals with tensors.
-            Ty::Unknown(_) if self.tensor_aware => self.site(rule, loc, Certainty::Known, note),
-            _ => {}
-        }
-        Val::host()
-    }
-
-    fn copy_to_host(&mut self, loc: Loc, recv: &Val) -> Val {
-        match &recv.ty {
-            Ty::Module => {
-                self.site(
-                    RuleId::ExplicitCopy,
-                    loc,
-                    Certainty::Known,
-                    Some("moves a module's parameters".into()),
-                );
-                if let Some(site) = self.out.sites.last_mut() {
-                    site.moves_module = true;
-                }
-                recv.clone()
-            }
-            Ty::Host | Ty::HostSeq | Ty::HostTensor | Ty::CpuDevice => recv.clone(),
-            _ => {
-                self.site(RuleId::ExplicitCopy, loc, Certainty::Known, None);
-                Val::host_tensor()
-            }
-        }
+        let moves = matches!(method, "to_device" | "to") && args.len() == 1;
+        let movable = moves && !matches!(recv.ty, Ty::Host | Ty::HostSeq | Ty::CpuDevice);
+        let view = MethodCall {
+            call: m,
+            method,
+            receiver: recv,
+            args,
+            site: loc,
+            call_loc: call_loc(m),
+            moves_to_host: movable && self.is_cpu_device(&m.args[0], &args[0]),
+            tensor_aware: self.tensor_aware,
+            expect_scalar: self.expect_scalar,
+        };
+        let cx = &mut self.recorder;
+        rules::explicit_sync::rust_method_call(cx, &view);
+        rules::explicit_copy::rust_method_call(cx, &view);
+        rules::blocking_upload::rust_method_call(cx, &view);
+        rules::scalar_read::rust_method_call(cx, &view);
+        rules::host_format::rust_method_call(cx, &view);
+        transfer_value(&view, movable)
     }
 
     /// `&Device::Cpu`, `Device::Cpu`, a variable bound to it, `&self.cpu_device`, `kind::FLOAT_CPU`.
@@ -339,7 +261,7 @@ impl Analyzer<'_> {
     }
 
     pub fn call(&mut self, c: &syn::ExprCall, chain_end: Option<Loc>) -> Val {
-        let call_loc = Loc::from_spans(first_span(&c.func), c.paren_token.span.close());
+        let call_loc = loc_from_spans(first_span(&c.func), c.paren_token.span.close());
         let site_loc = chain_end.map_or(call_loc, |end| call_loc.to(end));
         let syn::Expr::Path(p) = &*c.func else {
             // A call of a call's result, of a closure field...: a model call runs the model.
@@ -357,9 +279,10 @@ impl Analyzer<'_> {
         let last = resolved.last().to_string();
         let owner = resolved.owner().map(str::to_string);
         let is_err = matches!(&resolved, Resolved::Local(n) if n == "Err");
-        let saved = self.context.error_path.clone();
+        let saved = self.recorder.context.error_path.clone();
         if is_err {
-            self.context
+            self.recorder
+                .context
                 .error_path
                 .get_or_insert_with(|| "in an `Err(..)` value (error path)".to_string());
         }
@@ -371,7 +294,7 @@ impl Analyzer<'_> {
                 other => self.expr(other),
             })
             .collect();
-        self.context.error_path = saved;
+        self.recorder.context.error_path = saved;
         let first = || args.first().cloned().unwrap_or_else(Val::unknown);
 
         if let Resolved::Local(name) = &resolved {
@@ -397,28 +320,31 @@ impl Analyzer<'_> {
         {
             return first();
         }
-        if matches!(last.as_str(), "try_from" | "from") && args.len() == 1 {
-            if contains(apis::SCALAR_TYPES, owner_str) {
-                let note = Some(format!("`{owner_str}::{last}` of a tensor"));
-                self.site_if_tensor(RuleId::ScalarRead, site_loc, &first(), note);
-                return Val::host();
-            }
-            if owner_str == "Vec" {
-                let note = Some(format!("`Vec::{last}` of a tensor"));
-                self.site_if_tensor(RuleId::ExplicitCopy, site_loc, &first(), note);
-                return Val::host();
-            }
-        }
-        if last == "synchronize" && matches!(owner_str, "Cuda" | "Device" | "CudaDevice") {
-            self.site(RuleId::ExplicitSync, site_loc, Certainty::Known, None);
+        let view = PathCall {
+            call: c,
+            owner: owner_str,
+            last: &last,
+            args: &args,
+            site: site_loc,
+            call_loc,
+            on_cpu: c.args.iter().zip(&args).any(|(e, v)| self.is_cpu_device(e, v)),
+            tch_only: self.libraries.tch_only(),
+        };
+        let cx = &mut self.recorder;
+        rules::scalar_read::rust_path_call(cx, &view);
+        rules::explicit_copy::rust_path_call(cx, &view);
+        rules::explicit_sync::rust_path_call(cx, &view);
+        rules::blocking_upload::rust_path_call(cx, &view);
+        let conversion = view.is_conversion() && (contains(apis::SCALAR_TYPES, owner_str) || owner_str == "Vec");
+        let synchronize = last == "synchronize" && matches!(owner_str, "Cuda" | "Device" | "CudaDevice");
+        if conversion || synchronize {
             return Val::host();
         }
         if matches!(last.as_str(), "take" | "replace") && owner_str == "mem" {
             return first();
         }
         if owner_str == "Tensor" && contains(apis::CREATION_FUNCTIONS, &last) {
-            self.upload_by_creation(&last, c, &args, call_loc);
-            return self.created_tensor(&last, c, &args);
+            return self.created_tensor(&view);
         }
         if contains(FORWARD_METHODS, &last) && self.tensor_aware && !args.is_empty() {
             if let Some(target) = self.project_target(&resolved) {
@@ -469,19 +395,19 @@ impl Analyzer<'_> {
 
     /// `Tensor::zeros(.., &device)`: a device tensor unless created on the CPU
     /// (tch creates on the CPU unless given a device).
-    fn created_tensor(&self, last: &str, c: &syn::ExprCall, args: &[Val]) -> Val {
+    fn created_tensor(&self, view: &PathCall) -> Val {
+        let last = view.last;
         if matches!(last, "cat" | "stack") || last.ends_with("_like") {
-            return match args.first().map(|a| &a.ty) {
+            return match view.args.first().map(|a| &a.ty) {
                 Some(Ty::HostTensor) => Val::host_tensor(),
                 _ => Val::tensor(),
             };
         }
-        let on_cpu = c.args.iter().zip(args).any(|(e, v)| self.is_cpu_device(e, v));
-        if on_cpu {
+        if view.on_cpu {
             return Val::host_tensor();
         }
-        if self.libraries.tch_only() {
-            let device_given = c.args.iter().any(mentions_device);
+        if view.tch_only {
+            let device_given = view.call.args.iter().any(mentions_device);
             return if device_given {
                 Val::tensor()
             } else {
@@ -492,9 +418,42 @@ impl Analyzer<'_> {
     }
 }
 
+/// The value of a library method call that transfers or syncs; `None` when it is none of them.
+fn transfer_value(call: &MethodCall, movable: bool) -> Option<Val> {
+    let (method, nargs, recv) = (call.method, call.args.len(), call.receiver);
+    let host = (method == "synchronize" && nargs == 0) || has(apis::CUDARC_COPIES, method, nargs);
+    if host {
+        return Some(Val::host());
+    }
+    if let Some(returns_buffer) = cudarc_upload(method, nargs, recv) {
+        return Some(if returns_buffer { Val::tensor() } else { Val::host() });
+    }
+    if contains(apis::CUDARC_DEVICE_RESULTS, method) && !recv.is_tensor() {
+        return Some(Val::tensor());
+    }
+    if has(apis::CANDLE_COPIES, method, nargs) || has(apis::CANDLE_SCALAR_READS, method, nargs) {
+        return Some(Val::host());
+    }
+    if movable {
+        return Some(match recv.ty {
+            Ty::Module => recv.clone(),
+            Ty::Host | Ty::HostSeq | Ty::HostTensor | Ty::CpuDevice if call.moves_to_host => recv.clone(),
+            _ if call.moves_to_host => Val::host_tensor(),
+            // `to(Kind::Float)` on a host tensor stays on the host.
+            Ty::HostTensor if call.is_dtype_cast() => Val::host_tensor(),
+            _ => Val::tensor(),
+        });
+    }
+    let reads = (contains(apis::TCH_SCALAR_READS, method) && nargs <= 1)
+        || (contains(apis::BURN_COPIES, method) && nargs == 0)
+        || (contains(apis::BURN_SCALAR_READS, method) && nargs == 0)
+        || (matches!(method, "print" | "try_into") && nargs == 0 && recv.is_tensor());
+    reads.then(Val::host)
+}
+
 /// A method call's own location, from its receiver to its closing parenthesis.
 fn call_loc(m: &syn::ExprMethodCall) -> Loc {
-    Loc::from_spans(first_span(&m.receiver), m.paren_token.span.close())
+    loc_from_spans(first_span(&m.receiver), m.paren_token.span.close())
 }
 
 /// The elements of a collection or iterator value (a tuple iterator keeps its parts).
@@ -516,7 +475,7 @@ fn strip_reference(expr: &syn::Expr) -> &syn::Expr {
 }
 
 /// Whether an argument names a (non-CPU) device: `device`, `Device::Cuda(0)`, `(Kind::Float, dev)`, `FLOAT_CUDA`.
-fn mentions_device(expr: &syn::Expr) -> bool {
+pub(crate) fn mentions_device(expr: &syn::Expr) -> bool {
     let text = match strip_reference(expr) {
         syn::Expr::Tuple(t) => return t.elems.iter().any(mentions_device),
         syn::Expr::Path(p) => p

@@ -6,8 +6,9 @@
 
 use syn::visit::{self, Visit};
 
-use super::analyzer::{Analyzer, ImplScope, StructInfo, Val, MAX_EXPR_DEPTH};
+use super::analyzer::{Analyzer, ImplScope, StructInfo, Val};
 use super::types::mentions_tensor_path;
+use crate::facts::MAX_EXPR_DEPTH;
 use crate::model::{Context, FunctionFacts, Origin, Ty};
 
 /// The name of an impl's self type (`Gate` for `impl<'a> Gate<'a>`).
@@ -186,7 +187,7 @@ impl Analyzer<'_> {
                     ty: t.ident.to_string(),
                     trait_name: None,
                 });
-                let saved_function = self.context.function.take();
+                let saved_function = self.recorder.context.function.take();
                 for trait_item in &t.items {
                     if let syn::TraitItem::Fn(f) = trait_item {
                         if let Some(block) = &f.default {
@@ -194,19 +195,19 @@ impl Analyzer<'_> {
                         }
                     }
                 }
-                self.context.function = saved_function;
+                self.recorder.context.function = saved_function;
                 self.impl_scope = saved;
             }
             syn::Item::Mod(m) => {
                 let Some((_, items)) = &m.content else { return };
-                let saved = self.context.cold_block.clone();
+                let saved = self.recorder.context.cold_block.clone();
                 if is_cfg_test(&m.attrs) {
-                    self.context.cold_block = Some("in test code".to_string());
+                    self.recorder.context.cold_block = Some("in test code".to_string());
                 }
                 self.mods.push(m.ident.to_string());
                 self.items(items);
                 self.mods.pop();
-                self.context.cold_block = saved;
+                self.recorder.context.cold_block = saved;
             }
             syn::Item::Const(c) => self.module_level(&c.expr),
             syn::Item::Static(s) => self.module_level(&s.expr),
@@ -216,7 +217,7 @@ impl Analyzer<'_> {
 
     /// A const or static initialiser: evaluated outside any function.
     fn module_level(&mut self, expr: &syn::Expr) {
-        if self.context.function.is_some() {
+        if self.recorder.context.function.is_some() {
             return;
         }
         let mark = self.env.mark();
@@ -231,25 +232,25 @@ impl Analyzer<'_> {
         let generics = self.generic_params(&item.generics);
         let saved_generics = std::mem::replace(&mut self.generics, generics);
         // An impl inside a function body: its methods are methods, not nested functions.
-        let saved_function = self.context.function.take();
+        let saved_function = self.recorder.context.function.take();
         for impl_item in &item.items {
             if let syn::ImplItem::Fn(f) = impl_item {
                 self.function(&f.attrs, &f.sig, &f.block);
             }
         }
-        self.context.function = saved_function;
+        self.recorder.context.function = saved_function;
         self.generics = saved_generics;
         self.impl_scope = saved;
     }
 
     pub fn function(&mut self, attrs: &[syn::Attribute], sig: &syn::Signature, block: &syn::Block) {
         let name = sig.ident.to_string();
-        let outer = self.context.function;
+        let outer = self.recorder.context.function;
         // A function nested in a function is not a method of the impl around them.
         let scope = if outer.is_none() { self.impl_scope.clone() } else { None };
         let class = scope.as_ref().map(|s| s.ty.clone());
         let qualname = match outer {
-            Some(f) => format!("{}::{}", self.out.functions[f].qualname, name),
+            Some(f) => format!("{}::{}", self.recorder.facts.functions[f].qualname, name),
             None => {
                 let mut parts: Vec<&str> = self.mods.iter().map(String::as_str).collect();
                 if let Some(class) = &class {
@@ -261,22 +262,23 @@ impl Analyzer<'_> {
         };
         let trait_name = scope.as_ref().and_then(|s| s.trait_name.clone());
         let hot_root = match (&trait_name, &class) {
-            (Some(t), Some(c)) if self.rust.hot_trait(t) => Some(format!("`impl {t} for {c}`")),
+            (Some(t), Some(c)) if self.policy.rust.hot_trait(t) => Some(format!("`impl {t} for {c}`")),
             _ => self.policy.hot_by_name(&name),
         };
         let is_test_fn = attrs.iter().any(|a| {
             let path = a.path();
             path.segments
                 .last()
-                .is_some_and(|s| self.rust.is_test_attribute(&s.ident.to_string()))
+                .is_some_and(|s| self.policy.rust.is_test_attribute(&s.ident.to_string()))
         });
-        let in_test = self.context.cold_block.as_deref() == Some("in test code");
+        let in_test = self.recorder.context.cold_block.as_deref() == Some("in test code");
         let cold = if is_test_fn || in_test {
             Some("test code".to_string())
-        } else if let Some(kind) = trait_name.as_deref().and_then(|t| self.rust.cold_trait(t)) {
+        } else if let Some(kind) = trait_name.as_deref().and_then(|t| self.policy.rust.cold_trait(t)) {
             Some(kind.to_string())
         } else {
-            self.rust
+            self.policy
+                .rust
                 .cold_kind(&name)
                 .or_else(|| self.policy.cold_kind(&name))
                 .map(str::to_string)
@@ -290,11 +292,11 @@ impl Analyzer<'_> {
                 syn::FnArg::Typed(t) => pattern_name(&t.pat),
             })
             .collect();
-        let index = self.out.functions.len();
+        let index = self.recorder.facts.functions.len();
         let declared = self.returns.get(&(class.clone(), name.clone()));
         let returns = declared.map_or(Ty::UNKNOWN, |v| v.ty.clone());
         let returns_type = declared.and_then(|v| v.of.clone());
-        self.out.functions.push(FunctionFacts {
+        self.recorder.facts.functions.push(FunctionFacts {
             name: name.clone(),
             qualname,
             class: class.clone(),
@@ -311,12 +313,13 @@ impl Analyzer<'_> {
         let generics = self.generic_params(&sig.generics);
         let saved_generics = std::mem::replace(&mut self.generics, generics);
         let inherited_cold = self
+            .recorder
             .context
             .cold_block
             .clone()
             .filter(|c| c == "in test code" || c == "in benchmark code");
         let saved_context = std::mem::replace(
-            &mut self.context,
+            &mut self.recorder.context,
             Context {
                 function: Some(index),
                 cold_block: inherited_cold,
@@ -324,7 +327,7 @@ impl Analyzer<'_> {
             },
         );
         if super::items::is_cfg_debug(attrs) {
-            self.context.guard = Some("#[cfg(debug_assertions)]".to_string());
+            self.recorder.context.guard = Some("#[cfg(debug_assertions)]".to_string());
         }
         for arg in &sig.inputs {
             match arg {
@@ -353,7 +356,7 @@ impl Analyzer<'_> {
         } else {
             self.block(block);
         }
-        self.context = saved_context;
+        self.recorder.context = saved_context;
         self.generics = saved_generics;
         self.impl_scope = saved_scope;
         self.env = saved_env;
@@ -364,7 +367,7 @@ impl Analyzer<'_> {
         let has_loop: Vec<bool> = block.stmts.iter().map(contains_loop).collect();
         let first = has_loop.iter().position(|l| *l);
         let last = has_loop.iter().rposition(|l| *l);
-        let inherited = self.context.cold_block.clone();
+        let inherited = self.recorder.context.cold_block.clone();
         let phase = move |i: usize| -> Option<String> {
             if inherited.is_some() {
                 return inherited.clone();

@@ -11,12 +11,10 @@ use proc_macro2::{TokenStream, TokenTree};
 use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
 
-use d2h_rules::RuleId;
-
-use super::analyzer::{Analyzer, Loc, Val};
+use super::analyzer::{loc_from_spans, Analyzer, Loc, Val};
 use super::apis::{self, contains};
 use super::exprs::first_span;
-use crate::model::Certainty;
+use crate::rules;
 
 /// One argument of a macro call.
 struct MacroArg {
@@ -66,7 +64,7 @@ impl Analyzer<'_> {
             | "column" | "file" | "module_path" | "macro_rules" | "thread_local" | "lazy_static" | "compile_error" => {
                 Val::host()
             }
-            _ if self.rust.is_guard_macro(&name) => Val::host(),
+            _ if self.policy.rust.is_guard_macro(&name) => Val::host(),
             _ => {
                 // Unknown macros whose arguments are expressions (`matches!`, `try_join!`).
                 for arg in parse_args(&mac.tokens) {
@@ -97,11 +95,17 @@ impl Analyzer<'_> {
             ),
             _ => 0,
         };
-        let saved = (self.context.guard.clone(), self.context.error_path.clone());
+        let saved = (
+            self.recorder.context.guard.clone(),
+            self.recorder.context.error_path.clone(),
+        );
         if name.starts_with("debug_assert") {
-            self.context.guard.get_or_insert_with(|| format!("{path_text}!"));
+            self.recorder
+                .context
+                .guard
+                .get_or_insert_with(|| format!("{path_text}!"));
         }
-        let mut level_guarded = self.rust.is_guarded_log_macro(name);
+        let mut level_guarded = self.policy.rust.is_guarded_log_macro(name);
         for arg in args.iter().take(leading) {
             if matches!(name, "log" | "event") {
                 let level = arg.expr.span().source_text().unwrap_or_default();
@@ -110,10 +114,14 @@ impl Analyzer<'_> {
             self.expr(&arg.expr);
         }
         if level_guarded && is_log {
-            self.context.guard.get_or_insert_with(|| format!("{path_text}!"));
+            self.recorder
+                .context
+                .guard
+                .get_or_insert_with(|| format!("{path_text}!"));
         }
         if contains(apis::PANIC_MACROS, name) {
-            self.context
+            self.recorder
+                .context
                 .error_path
                 .get_or_insert_with(|| format!("in a `{name}!` message (error path)"));
         }
@@ -123,16 +131,16 @@ impl Analyzer<'_> {
             let mut last = Val::host();
             for arg in &message {
                 last = self.expr(&arg.expr);
-                let loc = Loc::from_spans(first_span(&arg.expr), arg.expr.span());
-                self.site_if_tensor(RuleId::HostFormat, loc, &last, Some(how.clone()));
+                let loc = loc_from_spans(first_span(&arg.expr), arg.expr.span());
+                rules::host_format::rust_formatted(&mut self.recorder, loc, &last, false, false, &how);
             }
             last
         } else {
             self.format_args(&message, &how, is_log);
             Val::host()
         };
-        self.context.guard = saved.0;
-        self.context.error_path = saved.1;
+        self.recorder.context.guard = saved.0;
+        self.recorder.context.error_path = saved.1;
         val
     }
 
@@ -207,7 +215,7 @@ impl Analyzer<'_> {
             if is_field && !is_log {
                 continue;
             }
-            let loc = Loc::from_spans(first_span(&arg.expr), arg.expr.span());
+            let loc = loc_from_spans(first_span(&arg.expr), arg.expr.span());
             self.format_site(loc, &val, debug, how);
         }
         let Some(literal) = literal else { return };
@@ -220,17 +228,14 @@ impl Analyzer<'_> {
         }
     }
 
-    /// A formatted value: a tensor, or a struct whose derived `Debug` prints tensors.
+    /// A formatted value, handed to the rules with what its type's `Debug` prints.
     fn format_site(&mut self, loc: Loc, val: &Val, debug: bool, how: &str) {
-        if let Some(of) = &val.of {
-            let prints_tensors = self.structs.get(of).is_some_and(|s| s.debug_formats_tensors);
-            if debug && prints_tensors && !val.is_tensor() {
-                let note = format!("`{{:?}}` of `{of}`, whose derived `Debug` prints its tensors");
-                self.site(RuleId::HostFormat, loc, Certainty::Known, Some(note));
-                return;
-            }
-        }
-        self.site_if_tensor(RuleId::HostFormat, loc, val, Some(how.to_string()));
+        let debug_prints_tensors = val
+            .of
+            .as_ref()
+            .and_then(|of| self.structs.get(of))
+            .is_some_and(|s| s.debug_formats_tensors);
+        rules::host_format::rust_formatted(&mut self.recorder, loc, val, debug, debug_prints_tensors, how);
     }
 
     /// Where `{name` is written inside a format string literal.

@@ -8,10 +8,9 @@
 //! tensor created on or moved to `Device::Cpu`, a `Vec`, a number) are never
 //! reported. What stays unknown carries its origin, for the project pass.
 //!
-//! Uploads (D2H007, `uploads.rs`): constructors that copy host data to a
-//! device that is not the CPU (`Tensor::new(&v, &dev)`, `from_vec`,
-//! `from_data`), a host tensor moved to a device, and cudarc's
-//! host-to-device copies.
+//! Whether a call, a formatted value or a macro argument is a site is each
+//! rule's decision ([`crate::rules`]): the front end hands them typed views
+//! of its calls (`typed.rs`).
 //!
 //! Macros are token streams in syn: format macros (`println!`, `format!`,
 //! `write!`, `log::*!`, `tracing::*!`, `panic!`, `assert!`...) are parsed as
@@ -19,20 +18,24 @@
 //! (`{t}`, `{t:?}`). Other macros are parsed leniently when their tokens are
 //! expressions (`vec![...]`), and skipped when not.
 
-mod analyzer;
-mod apis;
+pub(crate) mod analyzer;
+pub(crate) mod apis;
 mod calls;
 mod exprs;
+mod guards;
 mod items;
 mod macros;
 mod paths;
-pub mod policy;
+mod statements;
+pub(crate) mod typed;
 mod types;
-mod uploads;
 
+pub(crate) use analyzer::Val;
+
+use crate::facts::MAX_EXPR_DEPTH;
+pub use crate::facts::{AnalysisError, ErrorKind};
 use crate::model::FileFacts;
 use crate::policy::{is_test_path, Policy};
-pub use crate::python::{AnalysisError, ErrorKind};
 use crate::source::LineIndex;
 
 /// Bracket nesting deeper than this is refused before parsing.
@@ -99,7 +102,7 @@ fn analyze_parsed(path: &str, text: &str, policy: &Policy, index: &LineIndex) ->
     if let Some(offset) = output.too_deep_at {
         // Dropping a very deep tree recurses as deep: let it go instead (hostile input only).
         std::mem::forget(file);
-        let message = format!("expression nested deeper than {} levels", analyzer::MAX_EXPR_DEPTH);
+        let message = format!("expression nested deeper than {} levels", MAX_EXPR_DEPTH);
         let (line, column) = index.position(text, offset);
         return Err(AnalysisError {
             line,

@@ -4,8 +4,9 @@
 
 use syn::visit::{self, Visit};
 
-use super::analyzer::{Analyzer, MAX_EXPR_DEPTH};
+use super::analyzer::Analyzer;
 use super::apis::{self, contains};
+use crate::facts::MAX_EXPR_DEPTH;
 use crate::model::CallTarget;
 
 /// What a `use` alias stands for.

@@ -50,7 +50,7 @@ impl Analyzer<'_> {
                     return Val::tensor();
                 }
                 let last = t.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
-                if self.rust.hot_trait(&last) {
+                if self.policy.rust.hot_trait(&last) {
                     return Val::ty(Ty::Module);
                 }
                 if matches!(last.as_str(), "Fn" | "FnMut" | "FnOnce" | "Display" | "Debug" | "AsRef") {

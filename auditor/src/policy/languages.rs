@@ -1,6 +1,58 @@
-//! The Rust additions to the context policy ([`crate::policy::Policy`] holds
-//! what both languages share: hot names and prefixes, guard fragments, cold
-//! prefixes). Kept as data so configuration can extend it.
+//! The names each language adds to the shared [`Policy`](super::Policy):
+//! Python's model-running methods and logger receivers, Rust's hot and cold
+//! traits, test attributes, logging switches and macros. Part of the one
+//! policy, so configuration extends both languages in one place.
+
+use super::{owned, pairs};
+
+/// Python-specific names that decide a site's context.
+#[derive(Debug, Clone)]
+pub struct PythonPolicy {
+    /// Module methods that run the model (`self.model.encode(x)` returns a tensor).
+    pub model_run_methods: Vec<String>,
+    /// Receiver names that are loggers, exactly (`log`, `logging`), after leading underscores.
+    pub logger_names: Vec<String>,
+    /// Fragments that make a receiver name a logger (`self.logger`, `LOGGER`, `run_logger`).
+    pub logger_fragments: Vec<String>,
+}
+
+impl Default for PythonPolicy {
+    fn default() -> Self {
+        PythonPolicy {
+            model_run_methods: owned(&[
+                "forward",
+                "encode",
+                "decode",
+                "encode_image",
+                "predict",
+                "generate",
+                "infer",
+                "inference",
+                "postprocess",
+                "detect",
+                "segment",
+                "track",
+                "embed",
+                "__call__",
+            ]),
+            logger_names: owned(&["log", "logging"]),
+            logger_fragments: owned(&["logger"]),
+        }
+    }
+}
+
+impl PythonPolicy {
+    pub fn is_model_run_method(&self, method: &str) -> bool {
+        self.model_run_methods.iter().any(|m| m == method)
+    }
+
+    /// Whether a logger-ish receiver name (`logger`, `self.log`, `LOGGER`, `logging`).
+    pub fn is_logger_name(&self, segment: &str) -> bool {
+        let lower = segment.trim_start_matches('_').to_ascii_lowercase();
+        self.logger_names.iter().any(|n| lower == *n)
+            || self.logger_fragments.iter().any(|f| lower.contains(f.as_str()))
+    }
+}
 
 /// Rust-specific names that decide a site's context.
 #[derive(Debug, Clone)]
@@ -27,17 +79,6 @@ pub struct RustPolicy {
     pub model_run_methods: Vec<String>,
     /// Methods whose closure argument runs only on the error path.
     pub error_closure_methods: Vec<String>,
-}
-
-fn owned(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| (*s).to_string()).collect()
-}
-
-fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-    items
-        .iter()
-        .map(|(a, b)| ((*a).to_string(), (*b).to_string()))
-        .collect()
 }
 
 impl Default for RustPolicy {
@@ -149,6 +190,17 @@ impl RustPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logger_receivers() {
+        let p = PythonPolicy::default();
+        assert!(p.is_logger_name("logger"));
+        assert!(p.is_logger_name("_LOGGER"));
+        assert!(p.is_logger_name("logging"));
+        assert!(!p.is_logger_name("logits"));
+        assert!(p.is_model_run_method("encode_image"));
+        assert!(!p.is_model_run_method("apply"));
+    }
 
     #[test]
     fn log_names_are_not_logits() {

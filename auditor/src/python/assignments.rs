@@ -1,61 +1,16 @@
-//! Blocking uploads (D2H007): host data copied to the device synchronously,
-//! and device tensors indexed with host indices.
+//! What an assignment tells: whether its target now holds pinned host memory
+//! (`.pin_memory()`, `pin_memory=True`), so that a non-blocking upload from
+//! it is told apart from one from pageable memory; and whether it writes one
+//! element of a device tensor (`t[i] = v`), which the rules check.
 
-use d2h_rules::RuleId;
 use ruff_python_ast::{self as ast, Expr};
-use ruff_text_size::{Ranged, TextRange};
+use ruff_text_size::Ranged;
 
 use super::analyzer::Analyzer;
-use crate::model::{Certainty, Ty};
-
-/// Creation functions that copy their `data` argument (the others only allocate).
-const COPYING_CREATIONS: &[&str] = &["tensor", "as_tensor", "asarray"];
+use crate::model::Ty;
+use crate::rules;
 
 impl Analyzer<'_> {
-    /// `.to(dev)` / `.cuda()` of a host tensor: an upload unless it is pinned and non-blocking.
-    pub(super) fn upload_by_move(&mut self, call: &ast::ExprCall, receiver_expr: &Expr, receiver: &Ty) {
-        if *receiver != Ty::HostTensor {
-            return;
-        }
-        let non_blocking = call.arguments.keywords.iter().any(|k| {
-            k.arg.as_ref().is_some_and(|a| a.as_str() == "non_blocking")
-                && matches!(&k.value, Expr::BooleanLiteral(b) if b.value)
-        });
-        let note = match (non_blocking, self.is_pinned(receiver_expr)) {
-            (true, true) => return,
-            (true, false) => "`non_blocking=True` from pageable memory is synchronous",
-            (false, _) => "uploads a host tensor synchronously",
-        };
-        self.site(
-            RuleId::BlockingUpload,
-            call.range(),
-            Certainty::Known,
-            Some(note.to_string()),
-        );
-    }
-
-    /// `torch.tensor(data, device=dev)` / `torch.as_tensor(x, device=dev)` of host data.
-    pub(super) fn upload_by_creation(&mut self, function: &str, data: Option<&Ty>, range: TextRange) {
-        if !COPYING_CREATIONS.contains(&function) || data.is_some_and(Ty::is_tensor) {
-            return;
-        }
-        let note = format!("`torch.{function}(..., device=...)` copies host data");
-        self.site(RuleId::BlockingUpload, range, Certainty::Known, Some(note));
-    }
-
-    /// A device tensor indexed with a host tensor or a Python list uploads the index.
-    pub(super) fn upload_by_index(&mut self, index: &Expr, index_ty: &Ty, range: TextRange) {
-        let host_index = match index_ty {
-            Ty::HostTensor => true,
-            Ty::HostSeq => matches!(index, Expr::List(_) | Expr::ListComp(_) | Expr::Name(_)),
-            _ => false,
-        };
-        if host_index {
-            let note = Some("a host index is uploaded before the device can gather".to_string());
-            self.site(RuleId::BlockingUpload, range, Certainty::Known, note);
-        }
-    }
-
     /// `t[i] = value` with integer indices only: writing one element of a device
     /// tensor copies the value through the host (measured on an H100 with torch's
     /// sync debug mode; slice assignments such as `t[:, 0] = 2.0` are fills and do not).
@@ -73,18 +28,9 @@ impl Analyzer<'_> {
         if !integer_only || !self.quiet_expr(&subscript.value).is_tensor() {
             return;
         }
-        let (rule, note) = if value.is_tensor() {
-            (
-                RuleId::ScalarRead,
-                "a device value assigned to one element by integer index is read on the host",
-            )
-        } else {
-            (
-                RuleId::BlockingUpload,
-                "a Python value assigned to one element by integer index is copied to the device",
-            )
-        };
-        self.site(rule, subscript.range(), Certainty::Known, Some(note.to_string()));
+        let cx = &mut self.recorder;
+        rules::scalar_read::python_element_assignment(cx, subscript.range(), value);
+        rules::blocking_upload::python_element_assignment(cx, subscript.range(), value);
     }
 
     /// Whether `expr` is pinned host memory: `.pin_memory()`, `pin_memory=True`, or a name bound to one.

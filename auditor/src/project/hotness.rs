@@ -1,0 +1,170 @@
+//! Hotness and coldness over the call graph: breadth-first from the hot
+//! roots and frame loops (each hot function keeps its shortest chain), and
+//! the functions called only from cold places (setup, guards, error paths).
+
+use std::collections::VecDeque;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+
+use super::{FnId, Project};
+use crate::model::CallSite;
+
+impl Project<'_> {
+    /// Breadth-first from the hot roots and the frame loops, so every hot
+    /// function keeps its shortest chain.
+    pub(super) fn spread_hotness(&mut self) {
+        let mut queue = VecDeque::new();
+        for (file_index, file) in self.files.iter().enumerate() {
+            for (fn_index, function) in file.functions.iter().enumerate() {
+                let id = (file_index, fn_index);
+                if function.hot_root.is_some() && !self.is_cold(id) {
+                    self.hot.insert(id, vec![function.qualname.clone()]);
+                    queue.push_back(id);
+                }
+            }
+        }
+        // Calls made in a loop that runs a model (a frame loop) are hot too.
+        for (file_index, file) in self.files.iter().enumerate() {
+            for (call_index, call) in file.calls.iter().enumerate() {
+                let Some(loop_ctx) = &call.context.in_loop else {
+                    continue;
+                };
+                if loop_ctx.calls_model.is_none() || !call.context.propagates() {
+                    continue;
+                }
+                let origin = match call.context.function {
+                    Some(f) => format!("the frame loop in `{}`", file.functions[f].qualname),
+                    None => format!("the frame loop at {}:{}", file.path, loop_ctx.line),
+                };
+                for &callee in &self.call_targets[file_index][call_index] {
+                    if !self.hot.contains_key(&callee) && !self.is_cold(callee) {
+                        self.hot
+                            .insert(callee, vec![origin.clone(), self.qualname(callee).to_string()]);
+                        queue.push_back(callee);
+                    }
+                }
+            }
+        }
+        let mut calls_by_function: HashMap<FnId, Vec<usize>> = HashMap::default();
+        for (file_index, file) in self.files.iter().enumerate() {
+            for (call_index, call) in file.calls.iter().enumerate() {
+                if let Some(f) = call.context.function {
+                    calls_by_function.entry((file_index, f)).or_default().push(call_index);
+                }
+            }
+        }
+        while let Some(caller) = queue.pop_front() {
+            let chain = self.hot[&caller].clone();
+            for &call_index in calls_by_function.get(&caller).into_iter().flatten() {
+                let call = &self.files[caller.0].calls[call_index];
+                if !call.context.propagates() {
+                    continue;
+                }
+                for &callee in &self.call_targets[caller.0][call_index] {
+                    if self.hot.contains_key(&callee) || self.is_cold(callee) {
+                        continue;
+                    }
+                    let mut callee_chain = chain.clone();
+                    callee_chain.push(self.qualname(callee).to_string());
+                    self.hot.insert(callee, callee_chain);
+                    queue.push_back(callee);
+                }
+            }
+        }
+    }
+
+    /// Whether a call is test code (a test file, a test function, a test block).
+    fn is_test_call(&self, file_index: usize, call: &CallSite) -> bool {
+        let file = &self.files[file_index];
+        file.is_test
+            || matches!(
+                call.context.cold_block.as_deref(),
+                Some("in test code" | "in benchmark code")
+            )
+            || call
+                .context
+                .function
+                .is_some_and(|f| file.functions[f].cold.as_deref() == Some("test code"))
+    }
+
+    /// Why a call happens only in a low context, if it does: a guard, an
+    /// error path, a cold block, module level, or a cold caller (by name or
+    /// itself called only when cold, per `cold_now`).
+    fn cold_call(&self, file_index: usize, call: &CallSite, cold_now: &HashSet<FnId>) -> Option<String> {
+        let file = &self.files[file_index];
+        let context = &call.context;
+        if let Some(guard) = &context.guard {
+            return Some(format!("guarded by `{guard}`"));
+        }
+        if let Some(why) = context.error_path.as_ref().or(context.cold_block.as_ref()) {
+            return Some(why.clone());
+        }
+        let Some(function) = context.function else {
+            return Some("module level".to_string());
+        };
+        let caller = &file.functions[function];
+        if let Some(kind) = &caller.cold {
+            return Some(format!("`{}` ({kind})", caller.qualname));
+        }
+        cold_now
+            .contains(&(file_index, function))
+            .then(|| format!("`{}`", caller.qualname))
+    }
+
+    /// Functions that are not hot and whose every caller outside test code is
+    /// cold: a helper that only setup calls is setup too, one that only a
+    /// guarded block calls is guarded. The largest such set (so a cycle that
+    /// only setup enters is setup); a function without callers (an entry
+    /// point) or with one caller in per-call code keeps its own severity.
+    pub(super) fn find_called_only_when_cold(&mut self) {
+        let mut cold_now: HashSet<FnId> = HashSet::default();
+        for (file_index, file) in self.files.iter().enumerate() {
+            for fn_index in 0..file.functions.len() {
+                let id = (file_index, fn_index);
+                if self.hot.contains_key(&id) || self.is_cold(id) {
+                    continue;
+                }
+                let has_caller = self
+                    .callers
+                    .get(&id)
+                    .into_iter()
+                    .flatten()
+                    .any(|&(f, c)| !self.is_test_call(f, &self.files[f].calls[c]));
+                if has_caller {
+                    cold_now.insert(id);
+                }
+            }
+        }
+        loop {
+            let warm: Vec<FnId> = cold_now
+                .iter()
+                .copied()
+                .filter(|id| {
+                    self.callers.get(id).into_iter().flatten().any(|&(f, c)| {
+                        let call = &self.files[f].calls[c];
+                        !self.is_test_call(f, call) && self.cold_call(f, call, &cold_now).is_none()
+                    })
+                })
+                .collect();
+            if warm.is_empty() {
+                break;
+            }
+            for id in warm {
+                cold_now.remove(&id);
+            }
+        }
+        let mut why: HashMap<FnId, String> = HashMap::default();
+        for &id in &cold_now {
+            let first = self
+                .callers
+                .get(&id)
+                .into_iter()
+                .flatten()
+                .filter(|&&(f, c)| !self.is_test_call(f, &self.files[f].calls[c]))
+                .filter_map(|&(f, c)| self.cold_call(f, &self.files[f].calls[c], &cold_now))
+                .min();
+            why.insert(id, first.unwrap_or_default());
+        }
+        self.called_only_when_cold = why;
+    }
+}
