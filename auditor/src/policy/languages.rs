@@ -49,8 +49,7 @@ impl PythonPolicy {
     /// Whether a logger-ish receiver name (`logger`, `self.log`, `LOGGER`, `logging`).
     pub fn is_logger_name(&self, segment: &str) -> bool {
         let lower = segment.trim_start_matches('_').to_ascii_lowercase();
-        self.logger_names.iter().any(|n| lower == *n)
-            || self.logger_fragments.iter().any(|f| lower.contains(f.as_str()))
+        self.logger_names.contains(&lower) || self.logger_fragments.iter().any(|f| lower.contains(f.as_str()))
     }
 }
 

@@ -351,7 +351,7 @@ impl Analyzer<'_> {
                 .all(|t| !t.is_tensor() || matches!(t, Ty::Tensor { scalar: true, .. }));
             return Ty::Tensor { mask: true, scalar };
         }
-        if tys.iter().any(|t| *t == Ty::HostTensor) {
+        if tys.contains(&Ty::HostTensor) {
             return Ty::HostTensor;
         }
         tys.into_iter()

@@ -56,14 +56,13 @@ pub(crate) fn python_library_call(cx: &mut Recorder, call: &FunctionCall) {
                 cx.site_if_tensor(RULE, loc, ty, note);
             }
         }
-        "torch" => {
+        "torch"
             if !super::is_torch_device_namespace(call.qualified)
                 && apis::contains(apis::SCALAR_READ_FUNCTIONS, call.last())
-                && !call.args.all_host()
-            {
-                let note = Some(format!("`{}` returns a Python bool", call.qualified));
-                cx.site(RULE, loc, Certainty::Known, note);
-            }
+                && !call.args.all_host() =>
+        {
+            let note = Some(format!("`{}` returns a Python bool", call.qualified));
+            cx.site(RULE, loc, Certainty::Known, note);
         }
         _ => {}
     }
