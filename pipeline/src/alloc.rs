@@ -14,18 +14,26 @@
 //! [`crate::transfer`] read was copying (the staging copies themselves).
 //!
 //! The counters are process-wide: tests that assert on them should run in a
-//! test binary of their own.
+//! test binary of their own. A program that installs the allocator but runs
+//! the pipeline only sometimes switches the counting off ([`set_counting`]):
+//! the `d2h` binary counts only during `d2h pipeline run`, and every other
+//! allocation then costs one relaxed atomic load.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering};
 
 use crate::phase::Phase;
 
 /// The size from which a host buffer allocated inside a frame is flagged.
 pub const LARGE_BUFFER: usize = 4096;
 
-static INSTALLED: AtomicBool = AtomicBool::new(false);
+/// Bit of [`STATE`]: a [`CountingAlloc`] has seen an allocation.
+const INSTALLED: u8 = 1;
+/// Bit of [`STATE`]: the counters count (the default; see [`set_counting`]).
+const COUNTING: u8 = 2;
+/// Both switches in one atomic, so that an allocation reads one.
+static STATE: AtomicU8 = AtomicU8::new(COUNTING);
 static PHASE: AtomicU8 = AtomicU8::new(0);
 static ALLOCATIONS: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
 static BYTES: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
@@ -56,20 +64,24 @@ fn in_staging() -> bool {
     STAGING.try_with(Cell::get).unwrap_or(false)
 }
 
-/// Counting is on unless a program that never runs the pipeline turns it off
-/// (`d2h audit` does: shared counters cost every allocation a contended atomic).
-static COUNTING: AtomicBool = AtomicBool::new(true);
-
-/// Turns the counters on or off for the whole process; call it before any thread starts.
+/// Turns the counters on or off for the whole process (they start on). Off,
+/// an allocation costs one relaxed load; the shared counters would cost every
+/// allocation a contended atomic. Live bytes count from when counting is on,
+/// so turn it on before what is measured.
 pub fn set_counting(on: bool) {
-    COUNTING.store(on, Ordering::Relaxed);
+    if on {
+        STATE.fetch_or(COUNTING, Ordering::Relaxed);
+    } else {
+        STATE.fetch_and(!COUNTING, Ordering::Relaxed);
+    }
 }
 
 fn on_alloc(size: usize) {
-    if !INSTALLED.load(Ordering::Relaxed) {
-        INSTALLED.store(true, Ordering::Relaxed);
+    let state = STATE.load(Ordering::Relaxed);
+    if state & INSTALLED == 0 {
+        STATE.fetch_or(INSTALLED, Ordering::Relaxed);
     }
-    if !COUNTING.load(Ordering::Relaxed) {
+    if state & COUNTING == 0 {
         return;
     }
     let phase = usize::from(PHASE.load(Ordering::Relaxed)).min(2);
@@ -90,7 +102,7 @@ fn on_alloc(size: usize) {
 }
 
 fn on_dealloc(size: usize) {
-    if !COUNTING.load(Ordering::Relaxed) {
+    if STATE.load(Ordering::Relaxed) & COUNTING == 0 {
         return;
     }
     LIVE.fetch_sub(size as i64, Ordering::Relaxed);
@@ -169,7 +181,7 @@ impl AllocSnapshot {
 
 /// Whether a [`CountingAlloc`] is the global allocator.
 pub fn installed() -> bool {
-    INSTALLED.load(Ordering::Relaxed)
+    STATE.load(Ordering::Relaxed) & INSTALLED != 0
 }
 
 /// Reads every counter.

@@ -19,35 +19,8 @@
 //!     scalar for the log line and copies a debug tensor (`orchestrator.py`).
 //!
 //! Both modes produce the same [`crate::ResultPacket`] values, so they can be
-//! compared on identical frames.
-//!
-//! # From the seed's sites to the pipeline's
-//!
-//! The seed (`shared/seed/`, the Python migration plan) lists its critical
-//! conversions by file and line. Each maps to `// d2h-site:` markers in
-//! `pipeline/src` (the tests find the lines by marker, and the runtime report
-//! names them by file and line). Legacy sites are recorded in the frame phase
-//! without a guard (critical); `setup-*` sites are low.
-//!
-//! | seed site | what the seed copied | pipeline marker(s) |
-//! |---|---|---|
-//! | `dfine_infer.py` `postprocess_dfine(return_gpu_tensor=False)` | boxes, scores, labels as host arrays, filtered on the host | `legacy-postprocess-boxes`, `legacy-postprocess-scores`, `legacy-postprocess-labels` (reads, `detector/postprocess.rs`); `legacy-upload-boxes`, `legacy-upload-scores`, `legacy-upload-labels`, `legacy-upload-valid` (uploads; the validity flags are computed on the host) |
-//! | `predictor.py` 140 | `.cpu().numpy()` on `prompt_embeddings` | `legacy-predictor-prompt-pe` / `legacy-upload-prompt-pe`: the prompt encoder's dense positional embedding (`get_dense_pe`), the prompt-side embedding the mask decoder takes besides the sparse and dense ones |
-//! | `predictor.py` 142 | `dense_embeddings` | `legacy-predictor-dense` / `legacy-upload-dense` |
-//! | `predictor.py` 144 | `sparse_embeddings` | `legacy-predictor-sparse` / `legacy-upload-sparse` (the box prompts' embeddings) |
-//! | `predictor.py` 146 | `mask_inputs` | `legacy-predictor-embedding` / `legacy-upload-embedding`. The pipeline gives SAM no mask prompt (`mask_input=None`: the dense embedding is the prompt encoder's no-mask embedding, already copied at 142), so the copy stands on the mask decoder's remaining input, the image embedding |
-//! | `predictor.py` 162, 164, 166 | mask outputs, `iou_pred`, `low_res_logits` | `legacy-predictor-masks`, `legacy-predictor-iou`, `legacy-predictor-logits` (reads, `predictor/mod.rs`); `legacy-upload-masks`, `legacy-upload-iou`, `legacy-upload-logits` (uploads for the packet) |
-//! | `matcher.py` 89 | `.cpu()` of the Hungarian cost matrix | `legacy-matcher-cost` (`matcher/mod.rs`) |
-//! | `matcher.py` 91 | `.detach().cpu().numpy()` on indices | no read of its own: the legacy matcher produces the assignment indices on the host (the seed's Hungarian step); their upload back is `legacy-upload-assignment` |
-//! | `matcher.py` 105 | `.cpu()` for distance calculations | `legacy-matcher-iou`: the IoU matrix, used on the host to check the gate again |
-//! | `matcher.py` 112 | `.cpu().numpy()` on the assignments | `legacy-matcher-ids` (each detection's track id), uploaded again as `legacy-upload-track-ids` |
-//! | `orchestrator.py` 278 | `.item()` for the latency log | `legacy-item` (D2H002) and `legacy-sync` (D2H004, the synchronisation the `.item()` implies), every frame; resident mode does both only under detailed logging: `guarded-sync`, `guarded-count` (low) |
-//! | `orchestrator.py` 345 | `.cpu()` of a debug tensor | `legacy-debug` |
-//! | `cpu_to_gpu.py` 156 | the emergency `.cpu()` fallback | `fallback-matcher-cost` / `fallback-matcher-assign` (`matcher/mod.rs`): the matcher's host fallback, taken when the device has no assignment kernel, counted and warned about (low, both modes) |
-//!
-//! Per legacy frame that is 29 sites: 16 reads (D2H001 ×14, D2H002, D2H004)
-//! and 13 uploads (D2H007). The `teardown-tracks` read and the `setup-*`
-//! uploads happen in both modes, outside the frame phase.
+//! compared on identical frames. The legacy transfers live in
+//! [`crate::legacy`], which maps each to the seed's site.
 
 use std::fmt;
 use std::str::FromStr;

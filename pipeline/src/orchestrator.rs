@@ -20,11 +20,13 @@ use candle_core::{DType, Device, Tensor};
 use crate::config::PipelineConfig;
 use crate::detector::{Detections, Detector};
 use crate::error::{device_name, PipelineError, Result};
+use crate::legacy;
 use crate::matcher::Tracker;
 use crate::modes::Mode;
 use crate::phase::Phase;
 use crate::predictor::{Predictions, Predictor};
 use crate::summary::TensorSummary;
+use crate::symbol;
 use crate::transfer::Gate;
 use crate::weights::Weights;
 
@@ -304,11 +306,10 @@ impl Pipeline {
         };
         if self.cfg.mode == Mode::Resident {
             if let Some(log) = self.gate.logging() {
-                const SYMBOL: &str = "Pipeline::process_frame";
-                log.synchronize(&self.device, SYMBOL, "frame latency")?; // d2h-site: guarded-sync
+                log.synchronize(&self.device, symbol!(), "frame latency")?; // d2h-site: guarded-sync
                 let latency_ms = start.elapsed().as_secs_f64() * 1e3;
                 let count = packet.valid.to_dtype(DType::F32)?.sum_all()?;
-                let detections = log.to_scalar::<f32>(&count, SYMBOL, "valid detections")?; // d2h-site: guarded-count
+                let detections = log.to_scalar::<f32>(&count, symbol!(), "valid detections")?; // d2h-site: guarded-count
                 self.logs.push(FrameLog {
                     frame: self.frames,
                     latency_ms,
@@ -340,7 +341,6 @@ impl Pipeline {
     }
 
     fn legacy(&mut self, frame: &Tensor, start: Instant) -> Result<ResultPacket> {
-        const SYMBOL: &str = "Pipeline::legacy";
         let gate = &self.gate;
         let (logits, boxes) = self.detector.forward(frame)?;
         let host_dets = self.detector.postprocess().forward_to_host(gate, &logits, &boxes)?;
@@ -348,13 +348,7 @@ impl Pipeline {
         let host_preds = self.predictor.forward_to_host(gate, frame, &dets.boxes)?;
         let preds = host_preds.upload(gate, &self.device)?;
         let track_ids = self.tracker.update_to_host(gate, &dets)?;
-        // The seed logged latency with `.item()` every frame, and copied a
-        // debug tensor, whether or not anyone read the log.
-        gate.synchronize(&self.device, SYMBOL, "frame latency")?; // d2h: ignore[D2H004] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-sync
-        let latency_ms = start.elapsed().as_secs_f64() * 1e3;
-        let count = dets.valid.to_dtype(DType::F32)?.sum_all()?;
-        let detections = gate.to_scalar::<f32>(&count, SYMBOL, "valid detections")?; // d2h: ignore[D2H002] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-item
-        let _debug = gate.to_vec1::<f32>(&dets.scores, SYMBOL, "debug scores")?; // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-debug
+        let (latency_ms, detections) = legacy::end_of_frame(gate, &self.device, &dets, start)?;
         if self.cfg.log_detailed {
             self.logs.push(FrameLog {
                 frame: self.frames,
@@ -369,9 +363,7 @@ impl Pipeline {
     pub fn teardown(&mut self) -> Result<Teardown> {
         let _teardown = self.gate.enter(Phase::Teardown);
         let next = self.tracker.state().next_id.sum_all()?;
-        let started = self
-            .gate
-            .to_scalar::<f32>(&next, "Pipeline::teardown", "tracks started")?; // d2h-site: teardown-tracks
+        let started = self.gate.to_scalar::<f32>(&next, symbol!(), "tracks started")?; // d2h-site: teardown-tracks
         Ok(Teardown {
             tracks_started: started.max(0.0) as u64,
         })
@@ -382,8 +374,7 @@ impl Pipeline {
     pub fn save_weights(&self, path: &Path) -> Result<()> {
         let _teardown = self.gate.enter(Phase::Teardown);
         let tensors = self.weights.tensors();
-        self.gate
-            .save_safetensors(&tensors, path, "Pipeline::save_weights", "weights")?;
+        self.gate.save_safetensors(&tensors, path, symbol!(), "weights")?;
         Ok(())
     }
 }

@@ -308,6 +308,7 @@ mod gpu {
         use super::super::FrameSample;
         use crate::driver::{ApiCounts, DriverProbe, FrameDriverCounts, FrameWindow};
         use crate::error::{PipelineError, Result};
+        use crate::symbol;
 
         fn driver_error(what: &str, e: impl std::fmt::Debug) -> PipelineError {
             PipelineError::Driver(format!("{what}: {e:?}"))
@@ -405,10 +406,9 @@ mod gpu {
                 // (a teardown-phase D2H004 in the report): the events and the
                 // activity records are complete only once the device is idle.
                 {
-                    const SYMBOL: &str = "runner::run";
                     let gate = pipeline.gate();
                     let _teardown = gate.enter(crate::Phase::Teardown);
-                    gate.synchronize(pipeline.device(), SYMBOL, "end of run: frame timings")?;
+                    gate.synchronize(pipeline.device(), symbol!(), "end of run: frame timings")?;
                 }
                 for (sample, (start, end)) in samples.iter_mut().zip(self.start_events.iter().zip(&self.end_events)) {
                     let ms = start

@@ -24,6 +24,7 @@ use candle_core::{DType, Device, Tensor};
 use crate::device_ops::{arange_on_device, le_const};
 use crate::error::{PipelineError, Result};
 use crate::summary::TensorSummary;
+use crate::symbol;
 use crate::transfer::Gate;
 use crate::weights::SplitMix64;
 use crate::MAX_SIZE;
@@ -110,7 +111,6 @@ impl SyntheticVideo {
     /// [`SyntheticVideo::new`], recording the uploads in `gate` (a
     /// pipeline's, so that they show in its report).
     pub fn with_gate(size: usize, shapes: usize, seed: u64, device: &Device, gate: &Gate) -> Result<Self> {
-        const SYMBOL: &str = "SyntheticVideo::new";
         check_source_size("video size", size)?;
         let mut rng = SplitMix64::new(seed);
         let s = size as f64;
@@ -133,7 +133,7 @@ impl SyntheticVideo {
                 }
             }
         }
-        let background = gate.upload_vec(bg, (1, 3, size, size), device, SYMBOL, "background")?; // d2h-site: setup-video-background
+        let background = gate.upload_vec(bg, (1, 3, size, size), device, symbol!(), "background")?; // d2h-site: setup-video-background
         let sprites = (0..shapes)
             .map(|i| {
                 let kind = if i % 2 == 0 {
@@ -147,7 +147,7 @@ impl SyntheticVideo {
                     }
                 };
                 let colour: Vec<f32> = (0..3).map(|_| (0.3 + 0.7 * rng.next_f64()) as f32).collect();
-                let colour = gate.upload_vec(colour, (1, 3, 1, 1), device, SYMBOL, "sprite colour")?; // d2h-site: setup-video-colour
+                let colour = gate.upload_vec(colour, (1, 3, 1, 1), device, symbol!(), "sprite colour")?; // d2h-site: setup-video-colour
                 let colour = colour.broadcast_as((1, 3, size, size))?.contiguous()?;
                 let speed = s / 64.0;
                 Ok(Sprite {
@@ -249,8 +249,8 @@ impl StillImage {
             maxval,
             pixels,
         } = decode_netpbm(&bytes).map_err(bad)?;
-        let image = gate.upload_slice(pixels, (height, width, channels), device, "StillImage::open", "image")?; // d2h-site: setup-still-image
-                                                                                                                // Samples run from 0 to the file's maxval (not always 255).
+        let image = gate.upload_slice(pixels, (height, width, channels), device, symbol!(), "image")?; // d2h-site: setup-still-image
+                                                                                                       // Samples run from 0 to the file's maxval (not always 255).
         let image = image
             .permute((2, 0, 1))?
             .to_dtype(DType::F32)?

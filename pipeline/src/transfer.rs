@@ -6,9 +6,10 @@
 //! does every upload of host data: `Tensor::from_vec`, `Tensor::from_slice`
 //! (also what `Tensor::new` does) and `to_device(&device)` of a host tensor.
 //! The methods are `#[track_caller]`, so each transfer is recorded at the line
-//! that asked for it, with the rule it falls under (D2H001 explicit copy,
-//! D2H002 scalar read, D2H004 explicit sync, D2H007 blocking upload), the
-//! bytes it moved, the [`Phase`] it happened in and why it happened
+//! that asked for it ([`Site`]), in the function named by the caller's
+//! [`symbol!`](crate::symbol), with the rule it falls under (D2H001 explicit
+//! copy, D2H002 scalar read, D2H004 explicit sync, D2H007 blocking upload), the
+//! bytes it moved, the [`Phase`](crate::Phase) it happened in and why it happened
 //! ([`Context`]: a plain transfer, one under the detailed-logging guard, or an
 //! emergency fallback). On the CPU device the gate counts what would be a
 //! transfer on a GPU (an upload to the CPU device is still counted), so CI
@@ -19,337 +20,119 @@
 //! [`crate::summary::TensorSummary`] instead). The methods here share
 //! candle's names but not its arity, which is how that test tells them apart.
 //!
+//! [`TRANSFER_METHODS`] is the list of those methods with the rule each
+//! records: `pipeline/d2h.toml` declares exactly these (on [`Gate`] and on
+//! [`Reader`]) transfer functions for the static audit, and the forbidden-API
+//! test takes their arities from it; tests hold both to the table.
+//!
 //! Transfers under the logging guard can only be made through
 //! [`Gate::logging`], which returns `None` unless detailed logging is on: a
-//! guarded transfer is guarded by construction.
+//! guarded transfer is guarded by construction. [`Gate`]'s methods make plain
+//! transfers through the same [`Reader`] methods.
 //!
 //! Creating a tensor on the device from nothing (`Tensor::zeros`,
 //! `Tensor::full`) moves no host data and needs no gate.
 
 use std::collections::HashMap;
-use std::panic::Location;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
 
-use candle_core::{Device, Shape, Tensor, WithDType};
+use candle_core::{Device, Result, Shape, Tensor, WithDType};
 use d2h_rules::RuleId;
 
 use crate::alloc;
-use crate::phase::Phase;
+pub use crate::gate::{Context, Gate, PhaseScope, TransferRecord};
+pub use crate::site::{Site, Symbol};
 
-/// Why a transfer happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Context {
-    /// An ordinary transfer on the code path.
-    Plain,
-    /// A transfer made under the detailed-logging guard.
-    Logging,
-    /// A transfer made by an emergency fallback path.
-    Fallback,
-}
-
-/// A call site, as `#[track_caller]` sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Site {
-    /// The file as rustc names it (`pipeline/src/...` inside the workspace).
-    pub file: &'static str,
-    /// 1-based.
-    pub line: u32,
-    /// 1-based.
-    pub column: u32,
-}
-
-impl Site {
-    fn from_location(location: &'static Location<'static>) -> Site {
-        Site {
-            file: location.file(),
-            line: location.line(),
-            column: location.column(),
-        }
-    }
-
-    /// The file relative to the workspace root, `/`-separated
-    /// (`pipeline/src/detector/postprocess.rs`).
-    pub fn path(&self) -> String {
-        let file = self.file.replace('\\', "/");
-        if Path::new(&file).is_absolute() {
-            if let Some(at) = file.rfind("/pipeline/src/") {
-                return file[at + 1..].to_string();
-            }
-        }
-        file
-    }
-}
-
-/// All the transfers of one kind made at one site, in one phase and context.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TransferRecord {
+/// A transfer method of the gate, on [`Gate`] (plain transfers) and on
+/// [`Reader`] (guarded and fallback ones) alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransferMethod {
+    /// The method's name (`to_vec1`: `Gate::to_vec1` and `Reader::to_vec1`).
+    pub name: &'static str,
+    /// The rule each call is recorded under.
     pub rule: RuleId,
-    pub site: Site,
-    /// The enclosing function, as the caller named it.
-    pub symbol: &'static str,
-    /// What was read, e.g. `to_vec1 of scores (f32, [300])`, from the first read.
-    pub code: String,
-    pub phase: Phase,
-    pub context: Context,
-    pub count: u64,
-    pub bytes: u64,
+    /// Its arguments after the receiver. Where candle has a method of the
+    /// same name it takes fewer: that is how `tests/no_forbidden_api.rs`
+    /// tells a call of the gate from a read past it.
+    pub arity: usize,
+    /// The candle operation it makes, as a record's `code` names it.
+    pub op: &'static str,
 }
 
-type Key = (RuleId, Site, Phase, Context);
-
-#[derive(Debug)]
-struct GateState {
-    phase: Phase,
-    logging: bool,
-    records: Vec<TransferRecord>,
-    index: HashMap<Key, usize>,
-    fallbacks: u64,
-    warnings: Vec<String>,
+const fn method(name: &'static str, rule: RuleId, arity: usize, op: &'static str) -> TransferMethod {
+    TransferMethod { name, rule, arity, op }
 }
 
-/// The gate. Cheap to clone: clones share one log.
-#[derive(Debug, Clone)]
-pub struct Gate {
-    state: Arc<Mutex<GateState>>,
-}
+const TO_VEC1: TransferMethod = method("to_vec1", RuleId::ExplicitCopy, 3, "to_vec1");
+const TO_VEC2: TransferMethod = method("to_vec2", RuleId::ExplicitCopy, 3, "to_vec2");
+const TO_VEC3: TransferMethod = method("to_vec3", RuleId::ExplicitCopy, 3, "to_vec3");
+const TO_HOST: TransferMethod = method("to_host", RuleId::ExplicitCopy, 3, "to_device(Cpu)");
+const SAVE_SAFETENSORS: TransferMethod = method("save_safetensors", RuleId::ExplicitCopy, 4, "safetensors save");
+const TO_SCALAR: TransferMethod = method("to_scalar", RuleId::ScalarRead, 3, "to_scalar");
+const SYNCHRONIZE: TransferMethod = method("synchronize", RuleId::ExplicitSync, 3, "synchronize");
+const UPLOAD_VEC: TransferMethod = method("upload_vec", RuleId::BlockingUpload, 5, "from_vec");
+const UPLOAD_SLICE: TransferMethod = method("upload_slice", RuleId::BlockingUpload, 5, "from_slice");
+const UPLOAD: TransferMethod = method("upload", RuleId::BlockingUpload, 4, "to_device");
 
-impl Default for Gate {
-    fn default() -> Self {
-        Gate::new()
-    }
-}
+/// Every transfer method of the gate, with the rule it records: the one
+/// table `pipeline/d2h.toml`'s `[transfer-functions]` and the forbidden-API
+/// test are checked against.
+pub const TRANSFER_METHODS: [TransferMethod; 10] = [
+    TO_VEC1,
+    TO_VEC2,
+    TO_VEC3,
+    TO_HOST,
+    SAVE_SAFETENSORS,
+    TO_SCALAR,
+    SYNCHRONIZE,
+    UPLOAD_VEC,
+    UPLOAD_SLICE,
+    UPLOAD,
+];
 
-/// Restores the previous phase (of the gate and of the allocator counters) when dropped.
-#[derive(Debug)]
-pub struct PhaseScope {
-    gate: Gate,
-    previous: Phase,
-}
+/// The types that have every method of [`TRANSFER_METHODS`].
+pub const TRANSFER_TYPES: [&str; 2] = ["Gate", "Reader"];
 
-impl Drop for PhaseScope {
-    fn drop(&mut self) {
-        self.gate.lock().phase = self.previous;
-        alloc::set_phase(self.previous);
-    }
-}
-
+/// The plain transfers: each goes through the [`Reader`] method of the same
+/// name, in [`Context::Plain`].
 impl Gate {
-    /// A gate in the setup phase with detailed logging off.
-    pub fn new() -> Gate {
-        Gate {
-            state: Arc::new(Mutex::new(GateState {
-                phase: Phase::Setup,
-                logging: false,
-                records: Vec::new(),
-                index: HashMap::new(),
-                fallbacks: 0,
-                warnings: Vec::new(),
-            })),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, GateState> {
-        // A panic while holding the lock cannot leave the log inconsistent
-        // (every update is a single push or increment), so poisoning is ignored.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// The current phase.
-    pub fn phase(&self) -> Phase {
-        self.lock().phase
-    }
-
-    /// Enters `phase` until the returned scope is dropped. Also switches the
-    /// allocator counters of [`crate::alloc`] to that phase.
-    pub fn enter(&self, phase: Phase) -> PhaseScope {
-        let previous = {
-            let mut state = self.lock();
-            let previous = state.phase;
-            state.phase = phase;
-            previous
-        };
-        alloc::set_phase(phase);
-        PhaseScope {
-            gate: self.clone(),
-            previous,
-        }
-    }
-
-    /// Turns detailed logging on or off.
-    pub fn set_logging(&self, on: bool) {
-        self.lock().logging = on;
-    }
-
-    /// Whether detailed logging is on.
-    pub fn logging_enabled(&self) -> bool {
-        self.lock().logging
-    }
-
-    /// A reader for transfers guarded by detailed logging, or `None` when it is off.
-    pub fn logging(&self) -> Option<Reader<'_>> {
-        self.logging_enabled().then_some(Reader {
-            gate: self,
-            context: Context::Logging,
-        })
-    }
-
-    /// Enters an emergency fallback: counts it, keeps `warning` for the caller
-    /// to show, and returns the reader its transfers (host reads and uploads
-    /// of host results) must go through.
-    pub fn fallback(&self, warning: String) -> Reader<'_> {
-        {
-            let mut state = self.lock();
-            state.fallbacks += 1;
-            // One warning per distinct message: a fallback taken every frame
-            // must not grow the log.
-            if !state.warnings.contains(&warning) {
-                state.warnings.push(warning);
-            }
-        }
-        Reader {
-            gate: self,
-            context: Context::Fallback,
-        }
-    }
-
-    /// How many times a fallback path was taken.
-    pub fn fallbacks(&self) -> u64 {
-        self.lock().fallbacks
-    }
-
-    /// The distinct fallback warnings so far.
-    pub fn warnings(&self) -> Vec<String> {
-        self.lock().warnings.clone()
-    }
-
-    /// Every record so far, in first-seen order.
-    pub fn records(&self) -> Vec<TransferRecord> {
-        self.lock().records.clone()
-    }
-
-    /// The number of transfers (reads and uploads) recorded in `phase`.
-    pub fn transfers_in(&self, phase: Phase) -> u64 {
-        self.lock()
-            .records
-            .iter()
-            .filter(|r| r.phase == phase)
-            .map(|r| r.count)
-            .sum()
-    }
-
-    /// The number of host-to-device uploads (D2H007) recorded in `phase`.
-    pub fn uploads_in(&self, phase: Phase) -> u64 {
-        self.lock()
-            .records
-            .iter()
-            .filter(|r| r.phase == phase && r.rule == RuleId::BlockingUpload)
-            .map(|r| r.count)
-            .sum()
-    }
-
-    /// Forgets every record, warning and fallback count (the phase and the
-    /// logging switch stay).
-    pub fn clear(&self) {
-        let mut state = self.lock();
-        state.records.clear();
-        state.index.clear();
-        state.fallbacks = 0;
-        state.warnings.clear();
-    }
-
     fn plain(&self) -> Reader<'_> {
-        Reader {
-            gate: self,
-            context: Context::Plain,
-        }
-    }
-
-    fn record(
-        &self,
-        rule: RuleId,
-        site: Site,
-        context: Context,
-        symbol: &'static str,
-        bytes: u64,
-        describe: impl FnOnce() -> String,
-    ) {
-        let mut state = self.lock();
-        let key = (rule, site, state.phase, context);
-        if let Some(&at) = state.index.get(&key) {
-            let record = &mut state.records[at];
-            record.count += 1;
-            record.bytes += bytes;
-            return;
-        }
-        let record = TransferRecord {
-            rule,
-            site,
-            symbol,
-            code: describe(),
-            phase: state.phase,
-            context,
-            count: 1,
-            bytes,
-        };
-        let at = state.records.len();
-        state.records.push(record);
-        state.index.insert(key, at);
+        Reader::new(self, Context::Plain)
     }
 
     /// `t.to_vec1()`, recorded as D2H001.
     #[track_caller]
-    pub fn to_vec1<T: WithDType>(
-        &self,
-        t: &Tensor,
-        symbol: &'static str,
-        what: &'static str,
-    ) -> candle_core::Result<Vec<T>> {
+    pub fn to_vec1<T: WithDType>(&self, t: &Tensor, symbol: Symbol, what: &str) -> Result<Vec<T>> {
         self.plain().to_vec1(t, symbol, what)
     }
 
     /// `t.to_vec2()`, recorded as D2H001.
     #[track_caller]
-    pub fn to_vec2<T: WithDType>(
-        &self,
-        t: &Tensor,
-        symbol: &'static str,
-        what: &'static str,
-    ) -> candle_core::Result<Vec<Vec<T>>> {
+    pub fn to_vec2<T: WithDType>(&self, t: &Tensor, symbol: Symbol, what: &str) -> Result<Vec<Vec<T>>> {
         self.plain().to_vec2(t, symbol, what)
     }
 
     /// `t.to_vec3()`, recorded as D2H001.
     #[track_caller]
-    pub fn to_vec3<T: WithDType>(
-        &self,
-        t: &Tensor,
-        symbol: &'static str,
-        what: &'static str,
-    ) -> candle_core::Result<Vec<Vec<Vec<T>>>> {
+    pub fn to_vec3<T: WithDType>(&self, t: &Tensor, symbol: Symbol, what: &str) -> Result<Vec<Vec<Vec<T>>>> {
         self.plain().to_vec3(t, symbol, what)
     }
 
     /// `t.to_scalar()`, recorded as D2H002.
     #[track_caller]
-    pub fn to_scalar<T: WithDType>(
-        &self,
-        t: &Tensor,
-        symbol: &'static str,
-        what: &'static str,
-    ) -> candle_core::Result<T> {
+    pub fn to_scalar<T: WithDType>(&self, t: &Tensor, symbol: Symbol, what: &str) -> Result<T> {
         self.plain().to_scalar(t, symbol, what)
     }
 
     /// `t.to_device(&Device::Cpu)`, recorded as D2H001.
     #[track_caller]
-    pub fn to_host(&self, t: &Tensor, symbol: &'static str, what: &'static str) -> candle_core::Result<Tensor> {
+    pub fn to_host(&self, t: &Tensor, symbol: Symbol, what: &str) -> Result<Tensor> {
         self.plain().to_host(t, symbol, what)
     }
 
     /// `device.synchronize()`, recorded as D2H004.
     #[track_caller]
-    pub fn synchronize(&self, device: &Device, symbol: &'static str, what: &'static str) -> candle_core::Result<()> {
+    pub fn synchronize(&self, device: &Device, symbol: Symbol, what: &str) -> Result<()> {
         self.plain().synchronize(device, symbol, what)
     }
 
@@ -360,9 +143,9 @@ impl Gate {
         &self,
         tensors: &HashMap<String, Tensor>,
         path: &Path,
-        symbol: &'static str,
-        what: &'static str,
-    ) -> candle_core::Result<()> {
+        symbol: Symbol,
+        what: &str,
+    ) -> Result<()> {
         self.plain().save_safetensors(tensors, path, symbol, what)
     }
 
@@ -373,9 +156,9 @@ impl Gate {
         data: Vec<T>,
         shape: S,
         device: &Device,
-        symbol: &'static str,
-        what: &'static str,
-    ) -> candle_core::Result<Tensor> {
+        symbol: Symbol,
+        what: &str,
+    ) -> Result<Tensor> {
         self.plain().upload_vec(data, shape, device, symbol, what)
     }
 
@@ -387,21 +170,15 @@ impl Gate {
         data: &[T],
         shape: S,
         device: &Device,
-        symbol: &'static str,
-        what: &'static str,
-    ) -> candle_core::Result<Tensor> {
+        symbol: Symbol,
+        what: &str,
+    ) -> Result<Tensor> {
         self.plain().upload_slice(data, shape, device, symbol, what)
     }
 
     /// `host.to_device(device)` of a host tensor, recorded as D2H007.
     #[track_caller]
-    pub fn upload(
-        &self,
-        host: &Tensor,
-        device: &Device,
-        symbol: &'static str,
-        what: &'static str,
-    ) -> candle_core::Result<Tensor> {
+    pub fn upload(&self, host: &Tensor, device: &Device, symbol: Symbol, what: &str) -> Result<Tensor> {
         self.plain().upload(host, device, symbol, what)
     }
 }
@@ -422,136 +199,128 @@ fn describe(op: &str, t: &Tensor, what: &str) -> String {
     format!("{op} of {what} ({:?}, {:?})", t.dtype(), t.dims())
 }
 
-impl Reader<'_> {
+impl<'g> Reader<'g> {
+    pub(crate) fn new(gate: &'g Gate, context: Context) -> Self {
+        Reader { gate, context }
+    }
+
     /// The context this reader records under.
     pub fn context(&self) -> Context {
         self.context
     }
 
+    /// Records one call of `method` at `site` under this reader's context.
+    fn record(&self, method: &TransferMethod, site: Site, symbol: Symbol, bytes: u64, code: impl FnOnce() -> String) {
+        self.gate.record(method.rule, site, self.context, symbol, bytes, code);
+    }
+
+    /// The one read to the host: runs `copy` (its allocations counted as the
+    /// read's staging copy) and records `t`'s bytes at the caller's site.
     #[track_caller]
-    fn site() -> Site {
-        Site::from_location(Location::caller())
+    fn read<R>(
+        &self,
+        method: &TransferMethod,
+        t: &Tensor,
+        symbol: Symbol,
+        what: &str,
+        copy: impl FnOnce() -> Result<R>,
+    ) -> Result<R> {
+        let site = Site::caller();
+        let out = alloc::staging(copy)?;
+        self.record(method, site, symbol, tensor_bytes(t), || describe(method.op, t, what));
+        Ok(out)
+    }
+
+    /// The one upload of host data: runs `upload` and records the uploaded
+    /// tensor's bytes at the caller's site.
+    #[track_caller]
+    fn upload_with(
+        &self,
+        method: &TransferMethod,
+        symbol: Symbol,
+        what: &str,
+        upload: impl FnOnce() -> Result<Tensor>,
+    ) -> Result<Tensor> {
+        let site = Site::caller();
+        let out = upload()?;
+        self.record(method, site, symbol, tensor_bytes(&out), || {
+            describe(method.op, &out, what)
+        });
+        Ok(out)
     }
 
     /// `t.to_vec1()`, recorded as D2H001.
     #[track_caller]
-    pub fn to_vec1<T: WithDType>(
-        &self,
-        t: &Tensor,
-        symbol: &'static str,
-        what: &'static str,
-    ) -> candle_core::Result<Vec<T>> {
-        let site = Self::site();
+    pub fn to_vec1<T: WithDType>(&self, t: &Tensor, symbol: Symbol, what: &str) -> Result<Vec<T>> {
         // d2h: ignore[D2H001] the gate's own transfer; d2h.toml makes each call of this method the site
-        let out = alloc::staging(|| t.to_vec1::<T>())?;
-        self.gate.record(
-            RuleId::ExplicitCopy,
-            site,
-            self.context,
-            symbol,
-            tensor_bytes(t),
-            || describe("to_vec1", t, what),
-        );
-        Ok(out)
+        self.read(&TO_VEC1, t, symbol, what, || t.to_vec1::<T>())
     }
 
     /// `t.to_vec2()`, recorded as D2H001.
     #[track_caller]
-    pub fn to_vec2<T: WithDType>(
-        &self,
-        t: &Tensor,
-        symbol: &'static str,
-        what: &'static str,
-    ) -> candle_core::Result<Vec<Vec<T>>> {
-        let site = Self::site();
+    pub fn to_vec2<T: WithDType>(&self, t: &Tensor, symbol: Symbol, what: &str) -> Result<Vec<Vec<T>>> {
         // d2h: ignore[D2H001] the gate's own transfer; d2h.toml makes each call of this method the site
-        let out = alloc::staging(|| t.to_vec2::<T>())?;
-        self.gate.record(
-            RuleId::ExplicitCopy,
-            site,
-            self.context,
-            symbol,
-            tensor_bytes(t),
-            || describe("to_vec2", t, what),
-        );
-        Ok(out)
+        self.read(&TO_VEC2, t, symbol, what, || t.to_vec2::<T>())
     }
 
     /// `t.to_vec3()`, recorded as D2H001.
     #[track_caller]
-    pub fn to_vec3<T: WithDType>(
-        &self,
-        t: &Tensor,
-        symbol: &'static str,
-        what: &'static str,
-    ) -> candle_core::Result<Vec<Vec<Vec<T>>>> {
-        let site = Self::site();
+    pub fn to_vec3<T: WithDType>(&self, t: &Tensor, symbol: Symbol, what: &str) -> Result<Vec<Vec<Vec<T>>>> {
         // d2h: ignore[D2H001] the gate's own transfer; d2h.toml makes each call of this method the site
-        let out = alloc::staging(|| t.to_vec3::<T>())?;
-        self.gate.record(
-            RuleId::ExplicitCopy,
-            site,
-            self.context,
-            symbol,
-            tensor_bytes(t),
-            || describe("to_vec3", t, what),
-        );
-        Ok(out)
+        self.read(&TO_VEC3, t, symbol, what, || t.to_vec3::<T>())
     }
 
     /// `t.to_scalar()`, recorded as D2H002.
     #[track_caller]
-    pub fn to_scalar<T: WithDType>(
-        &self,
-        t: &Tensor,
-        symbol: &'static str,
-        what: &'static str,
-    ) -> candle_core::Result<T> {
-        let site = Self::site();
+    pub fn to_scalar<T: WithDType>(&self, t: &Tensor, symbol: Symbol, what: &str) -> Result<T> {
         // d2h: ignore[D2H002] the gate's own transfer; d2h.toml makes each call of this method the site
-        let out = alloc::staging(|| t.to_scalar::<T>())?;
-        self.gate
-            .record(RuleId::ScalarRead, site, self.context, symbol, tensor_bytes(t), || {
-                describe("to_scalar", t, what)
-            });
-        Ok(out)
+        self.read(&TO_SCALAR, t, symbol, what, || t.to_scalar::<T>())
     }
 
     /// `t.to_device(&Device::Cpu)`, recorded as D2H001. Always a new,
     /// contiguous host buffer, also on the CPU device.
     #[track_caller]
-    pub fn to_host(&self, t: &Tensor, symbol: &'static str, what: &'static str) -> candle_core::Result<Tensor> {
-        let site = Self::site();
+    pub fn to_host(&self, t: &Tensor, symbol: Symbol, what: &str) -> Result<Tensor> {
         // The host copy is contiguous (what host code then indexes), so the
         // bytes moved are the element count's. On the CPU device
         // `to_device(Cpu)` would share the storage; a real transfer lands in a
         // fresh host buffer, so make one.
-        let out = alloc::staging(|| match t.device() {
+        self.read(&TO_HOST, t, symbol, what, || match t.device() {
             Device::Cpu if t.is_contiguous() => t.copy(),
             Device::Cpu => t.contiguous(),
             // d2h: ignore[D2H001] the gate's own transfer; d2h.toml makes each call of this method the site
             _ => t.contiguous()?.to_device(&Device::Cpu),
-        })?;
-        self.gate.record(
-            RuleId::ExplicitCopy,
-            site,
-            self.context,
-            symbol,
-            tensor_bytes(t),
-            || describe("to_device(Cpu)", t, what),
-        );
-        Ok(out)
+        })
     }
 
-    fn record_upload(&self, site: Site, symbol: &'static str, uploaded: &Tensor, op: &str, what: &str) {
-        self.gate.record(
-            RuleId::BlockingUpload,
-            site,
-            self.context,
-            symbol,
-            tensor_bytes(uploaded),
-            || describe(op, uploaded, what),
-        );
+    /// Writes `tensors` to a safetensors file, recorded as one D2H001.
+    #[track_caller]
+    pub fn save_safetensors(
+        &self,
+        tensors: &HashMap<String, Tensor>,
+        path: &Path,
+        symbol: Symbol,
+        what: &str,
+    ) -> Result<()> {
+        let site = Site::caller();
+        alloc::staging(|| candle_core::safetensors::save(tensors, path))?;
+        let bytes = tensors.values().map(tensor_bytes).sum();
+        self.record(&SAVE_SAFETENSORS, site, symbol, bytes, || {
+            format!("{} of {what} ({} tensors)", SAVE_SAFETENSORS.op, tensors.len())
+        });
+        Ok(())
+    }
+
+    /// `device.synchronize()`, recorded as D2H004 (0 bytes).
+    #[track_caller]
+    pub fn synchronize(&self, device: &Device, symbol: Symbol, what: &str) -> Result<()> {
+        let site = Site::caller();
+        // d2h: ignore[D2H004] the gate's own transfer; d2h.toml makes each call of this method the site
+        device.synchronize()?;
+        self.record(&SYNCHRONIZE, site, symbol, 0, || {
+            format!("{} for {what}", SYNCHRONIZE.op)
+        });
+        Ok(())
     }
 
     /// `Tensor::from_vec(data, shape, device)`, recorded as D2H007. On the CPU
@@ -563,14 +332,11 @@ impl Reader<'_> {
         data: Vec<T>,
         shape: S,
         device: &Device,
-        symbol: &'static str,
-        what: &'static str,
-    ) -> candle_core::Result<Tensor> {
-        let site = Self::site();
+        symbol: Symbol,
+        what: &str,
+    ) -> Result<Tensor> {
         // d2h: ignore[D2H007] the gate's own transfer; d2h.toml makes each call of this method the site
-        let out = Tensor::from_vec(data, shape, device)?;
-        self.record_upload(site, symbol, &out, "from_vec", what);
-        Ok(out)
+        self.upload_with(&UPLOAD_VEC, symbol, what, || Tensor::from_vec(data, shape, device))
     }
 
     /// `Tensor::from_slice(data, shape, device)`, recorded as D2H007.
@@ -580,14 +346,11 @@ impl Reader<'_> {
         data: &[T],
         shape: S,
         device: &Device,
-        symbol: &'static str,
-        what: &'static str,
-    ) -> candle_core::Result<Tensor> {
-        let site = Self::site();
+        symbol: Symbol,
+        what: &str,
+    ) -> Result<Tensor> {
         // d2h: ignore[D2H007] the gate's own transfer; d2h.toml makes each call of this method the site
-        let out = Tensor::from_slice(data, shape, device)?;
-        self.record_upload(site, symbol, &out, "from_slice", what);
-        Ok(out)
+        self.upload_with(&UPLOAD_SLICE, symbol, what, || Tensor::from_slice(data, shape, device))
     }
 
     /// `host.to_device(device)` of a host (CPU) tensor, recorded as D2H007
@@ -596,55 +359,14 @@ impl Reader<'_> {
     /// a new host buffer), and the upload is still counted. A tensor already
     /// on a GPU is not host data: that is an error, not an upload.
     #[track_caller]
-    pub fn upload(
-        &self,
-        host: &Tensor,
-        device: &Device,
-        symbol: &'static str,
-        what: &'static str,
-    ) -> candle_core::Result<Tensor> {
-        let site = Self::site();
+    pub fn upload(&self, host: &Tensor, device: &Device, symbol: Symbol, what: &str) -> Result<Tensor> {
         if !host.device().is_cpu() {
             candle_core::bail!(
                 "upload of {what}: the tensor is on {:?}, not on the host",
                 host.device().location()
             )
         }
-        let out = host.to_device(device)?;
-        self.record_upload(site, symbol, host, "to_device", what);
-        Ok(out)
-    }
-
-    /// `device.synchronize()`, recorded as D2H004 (0 bytes).
-    #[track_caller]
-    pub fn synchronize(&self, device: &Device, symbol: &'static str, what: &'static str) -> candle_core::Result<()> {
-        let site = Self::site();
-        // d2h: ignore[D2H004] the gate's own transfer; d2h.toml makes each call of this method the site
-        device.synchronize()?;
-        self.gate
-            .record(RuleId::ExplicitSync, site, self.context, symbol, 0, || {
-                format!("synchronize for {what}")
-            });
-        Ok(())
-    }
-
-    /// Writes `tensors` to a safetensors file, recorded as one D2H001.
-    #[track_caller]
-    pub fn save_safetensors(
-        &self,
-        tensors: &HashMap<String, Tensor>,
-        path: &Path,
-        symbol: &'static str,
-        what: &'static str,
-    ) -> candle_core::Result<()> {
-        let site = Self::site();
-        alloc::staging(|| candle_core::safetensors::save(tensors, path))?;
-        let bytes = tensors.values().map(tensor_bytes).sum();
-        self.gate
-            .record(RuleId::ExplicitCopy, site, self.context, symbol, bytes, || {
-                format!("safetensors save of {what} ({} tensors)", tensors.len())
-            });
-        Ok(())
+        self.upload_with(&UPLOAD, symbol, what, || host.to_device(device))
     }
 }
 
@@ -659,20 +381,25 @@ pub fn load_safetensors_to_host(path: &Path) -> candle_core::Result<HashMap<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Phase;
 
     #[test]
     fn records_site_rule_bytes_phase_and_context() {
         let gate = Gate::new();
         let t = Tensor::new(&[1f32, 2., 3.], &Device::Cpu).unwrap();
         let line = line!() + 1;
-        let v: Vec<f32> = gate.to_vec1(&t, "test", "t").unwrap();
+        let v: Vec<f32> = gate.to_vec1(&t, Symbol::named("test"), "t").unwrap();
         assert_eq!(v, vec![1., 2., 3.]);
         {
             let _frame = gate.enter(Phase::Frame);
             assert!(gate.logging().is_none());
             gate.set_logging(true);
             let s = t.sum_all().unwrap();
-            let _: f32 = gate.logging().unwrap().to_scalar(&s, "test", "sum").unwrap();
+            let _: f32 = gate
+                .logging()
+                .unwrap()
+                .to_scalar(&s, Symbol::named("test"), "sum")
+                .unwrap();
         }
         assert_eq!(gate.phase(), Phase::Setup);
         let records = gate.records();
@@ -693,7 +420,7 @@ mod tests {
         let gate = Gate::new();
         let t = Tensor::new(&[1u32, 2], &Device::Cpu).unwrap();
         for _ in 0..5 {
-            let _: Vec<u32> = gate.to_vec1(&t, "test", "t").unwrap();
+            let _: Vec<u32> = gate.to_vec1(&t, Symbol::named("test"), "t").unwrap();
         }
         let records = gate.records();
         assert_eq!(records.len(), 1);
@@ -707,7 +434,7 @@ mod tests {
         let t = Tensor::new(&[1f32], &Device::Cpu).unwrap();
         for _ in 0..3 {
             let reader = gate.fallback("no kernel".to_string());
-            let _: Vec<f32> = reader.to_vec1(&t, "test", "t").unwrap();
+            let _: Vec<f32> = reader.to_vec1(&t, Symbol::named("test"), "t").unwrap();
         }
         assert_eq!(gate.fallbacks(), 3);
         assert_eq!(gate.warnings(), vec!["no kernel".to_string()]);
@@ -720,17 +447,19 @@ mod tests {
         let dev = Device::Cpu;
         let data = vec![1f32, 2., 3., 4.];
         let line = line!() + 1;
-        let a = gate.upload_vec(data, (2, 2), &dev, "test", "a").unwrap();
+        let a = gate.upload_vec(data, (2, 2), &dev, Symbol::named("test"), "a").unwrap();
         assert_eq!(a.to_vec2::<f32>().unwrap(), vec![vec![1., 2.], vec![3., 4.]]);
         {
             let _frame = gate.enter(Phase::Frame);
             for _ in 0..3 {
-                let b = gate.upload_slice(&[7u8, 8, 9], 3, &dev, "test", "b").unwrap();
+                let b = gate
+                    .upload_slice(&[7u8, 8, 9], 3, &dev, Symbol::named("test"), "b")
+                    .unwrap();
                 assert_eq!(b.to_vec1::<u8>().unwrap(), vec![7, 8, 9]);
             }
             let host = Tensor::new(&[1i64, 2], &Device::Cpu).unwrap();
             let reader = gate.fallback("no kernel".to_string());
-            let c = reader.upload(&host, &dev, "test", "c").unwrap();
+            let c = reader.upload(&host, &dev, Symbol::named("test"), "c").unwrap();
             assert_eq!(c.to_vec1::<i64>().unwrap(), vec![1, 2]);
         }
         let records = gate.records();

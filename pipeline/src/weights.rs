@@ -34,6 +34,7 @@ use candle_nn::var_builder::SimpleBackend;
 use candle_nn::{Init, VarBuilder};
 
 use crate::error::{PipelineError, Result};
+use crate::symbol;
 use crate::transfer::{self, Gate};
 
 /// The default seed of the random initialisation.
@@ -195,7 +196,7 @@ impl SimpleBackend for Backend {
 /// A file tensor (on the host) as `dtype` on `dev`, through `gate`.
 fn upload_file_tensor(gate: &Gate, t: &Tensor, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
     let host = t.to_dtype(dtype)?;
-    let uploaded = gate.upload(&host, dev, "Weights::get", "file weights")?; // d2h-site: setup-weights-file
+    let uploaded = gate.upload(&host, dev, symbol!(), "file weights")?; // d2h-site: setup-weights-file
     Ok(uploaded)
 }
 
@@ -275,7 +276,7 @@ fn seeded_tensor(
             }
         }
     };
-    let uploaded = gate.upload_vec(values, shape.clone(), dev, "seeded_tensor", "seeded weights")?; // d2h-site: setup-weights-seeded
+    let uploaded = gate.upload_vec(values, shape.clone(), dev, symbol!(), "seeded weights")?; // d2h-site: setup-weights-seeded
     Ok(uploaded)
 }
 

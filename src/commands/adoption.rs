@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -145,14 +145,7 @@ pub fn write_baseline_section(report: &Report, format: Format, output: Option<&P
             file.write_all(section.as_bytes())
                 .with_context(|| format!("cannot write {}", path.display()))
         }
-        None => ignore_broken_pipe(io::stdout().lock().write_all(section.as_bytes())),
-    }
-}
-
-fn ignore_broken_pipe(result: io::Result<()>) -> Result<()> {
-    match result {
-        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("cannot write to standard output"),
+        None => crate::output::print(&section),
     }
 }
 
@@ -222,6 +215,6 @@ pub fn write_text(text: &str, output: Option<&Path>) -> Result<()> {
                 .and_then(|()| writer.flush())
                 .with_context(|| format!("cannot write {}", path.display()))
         }
-        None => ignore_broken_pipe(io::stdout().lock().write_all(text.as_bytes())),
+        None => crate::output::print(text),
     }
 }

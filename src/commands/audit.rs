@@ -156,8 +156,6 @@ fn plural(n: usize) -> &'static str {
 }
 
 pub fn run(args: AuditArgs) -> Result<ExitCode> {
-    // The audit needs no allocation counts; skip their cost on every allocation.
-    d2h_pipeline::alloc::set_counting(false);
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {

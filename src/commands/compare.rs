@@ -1,7 +1,5 @@
 //! `d2h compare STATIC.json RUNTIME.json`: the static and runtime views side by side.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -9,6 +7,8 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use d2h_reports::compare::{compare, render, CompareFormat};
 use d2h_reports::Report;
+
+use crate::output;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CompareFormatArg {
@@ -63,17 +63,7 @@ pub fn run(args: CompareArgs) -> Result<ExitCode> {
         CompareFormatArg::Json => CompareFormat::Json,
         CompareFormatArg::Markdown => CompareFormat::Markdown,
     };
-    match &args.output {
-        Some(path) => {
-            let mut out =
-                BufWriter::new(File::create(path).with_context(|| format!("cannot write {}", path.display()))?);
-            render(&comparison, format, &mut out).and_then(|()| out.flush())?;
-        }
-        None => {
-            let mut out = BufWriter::new(io::stdout().lock());
-            render(&comparison, format, &mut out).and_then(|()| out.flush())?;
-        }
-    }
+    output::write_to(args.output.as_deref(), |out| render(&comparison, format, out))?;
     let mut failures = Vec::new();
     if args.fail_on.contains(&FailOn::Missed) && !comparison.runtime_only.is_empty() {
         failures.push(format!(

@@ -24,6 +24,6 @@ pub fn run(args: ConfigArgs) -> Result<ExitCode> {
     };
     // Globs are compiled too: what `d2h audit` would reject, `d2h config` rejects.
     config.settings()?;
-    print!("{}", config.to_toml());
+    crate::output::print(&config.to_toml())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -27,7 +27,7 @@ use d2h_reports::{RenderOptions, Report, SourceCache};
 use d2h_rules::{RuleId, Severity};
 
 use crate::args::{FormatArg, SeverityArg};
-use crate::output::{use_color, write_report};
+use crate::output::{self, use_color, write_report};
 
 #[derive(Debug, Args)]
 pub struct PipelineArgs {
@@ -193,6 +193,8 @@ fn config(args: &RunArgs) -> PipelineConfig {
 
 fn run_pipeline(args: RunArgs) -> Result<ExitCode> {
     check_args(&args)?;
+    // The memory figures: host allocations are counted from here on (`main` turns counting off).
+    d2h_pipeline::alloc::set_counting(true);
     let device = match args.device {
         DeviceArg::Cpu => DeviceKind::Cpu,
         DeviceArg::Cuda => DeviceKind::Cuda,
@@ -241,7 +243,7 @@ fn run_pipeline(args: RunArgs) -> Result<ExitCode> {
     };
     write_report(&report, args.format.into(), options, &sources, args.output.as_deref())?;
     if args.format == FormatArg::Text && !to_file {
-        print_summary(&pipeline, &report, &outcome)?;
+        output::write_to(None, |out| print_summary(out, &pipeline, &report, &outcome))?;
     }
     for warning in pipeline.gate().warnings() {
         eprintln!("d2h: warning: {warning} ({} fallbacks)", pipeline.gate().fallbacks());
@@ -296,7 +298,7 @@ const LOGGED_FRAMES_SHOWN: usize = 5;
 
 /// The detailed log, read from the pipeline: the aggregate of every logged
 /// frame and the last few entries.
-fn print_detailed_log(out: &mut impl Write, pipeline: &Pipeline) -> std::io::Result<()> {
+fn print_detailed_log(out: &mut dyn Write, pipeline: &Pipeline) -> std::io::Result<()> {
     let summary = pipeline.log_summary();
     if summary.frames == 0 {
         return writeln!(out, "detailed log: no frames logged");
@@ -325,7 +327,7 @@ fn print_detailed_log(out: &mut impl Write, pipeline: &Pipeline) -> std::io::Res
 }
 
 /// The driver's view of the frames, next to the gate's.
-fn print_driver(out: &mut impl Write, d: &d2h_reports::DriverStats) -> std::io::Result<()> {
+fn print_driver(out: &mut dyn Write, d: &d2h_reports::DriverStats) -> std::io::Result<()> {
     writeln!(
         out,
         "driver (CUPTI, {} frames): {:.2} device-to-host calls and {:.2} executed copies per frame ({}), gate reads {:.2} per frame: {}",
@@ -351,9 +353,12 @@ fn print_driver(out: &mut impl Write, d: &d2h_reports::DriverStats) -> std::io::
 
 /// What the text report does not show: the run itself and the frame-phase
 /// transfers per frame by rule (latency and memory are in the report).
-fn print_summary(pipeline: &Pipeline, report: &Report, outcome: &RunOutcome) -> Result<()> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+fn print_summary(
+    out: &mut dyn Write,
+    pipeline: &Pipeline,
+    report: &Report,
+    outcome: &RunOutcome,
+) -> std::io::Result<()> {
     let cfg = pipeline.config();
     let mut per_rule: BTreeMap<RuleId, (f64, u64)> = BTreeMap::new();
     for finding in &report.findings {
@@ -364,57 +369,51 @@ fn print_summary(pipeline: &Pipeline, report: &Report, outcome: &RunOutcome) -> 
         }
     }
     let frames = pipeline.frames().max(1) as f64;
-    let result = (|| -> std::io::Result<()> {
-        writeln!(out)?;
-        writeln!(
-            out,
-            "pipeline: {} mode, {} frames of {}x{} on {}, {} tracks started",
-            cfg.mode,
-            pipeline.frames(),
-            cfg.size,
-            cfg.size,
-            if pipeline.device().is_cpu() { "cpu" } else { "cuda" },
-            outcome.teardown.tracks_started
-        )?;
-        if per_rule.is_empty() {
-            writeln!(out, "transfers per frame: none")?;
-        } else {
-            writeln!(out, "transfers per frame:")?;
-            for (rule, (per_frame, bytes)) in &per_rule {
-                writeln!(
-                    out,
-                    "  {} {:<14} {:>6.2} per frame, {} per frame",
-                    rule.code(),
-                    rule.name(),
-                    per_frame,
-                    human_bytes(*bytes as f64 / frames)
-                )?;
-            }
-        }
-        writeln!(
-            out,
-            "findings: {} critical, {} medium, {} low",
-            report.summary.critical, report.summary.medium, report.summary.low
-        )?;
-        if outcome.gpu_timed {
-            let mut host: Vec<f64> = outcome.samples.iter().skip(outcome.warmup).map(|s| s.host_ms).collect();
-            host.sort_by(f64::total_cmp);
+    writeln!(out)?;
+    writeln!(
+        out,
+        "pipeline: {} mode, {} frames of {}x{} on {}, {} tracks started",
+        cfg.mode,
+        pipeline.frames(),
+        cfg.size,
+        cfg.size,
+        if pipeline.device().is_cpu() { "cpu" } else { "cuda" },
+        outcome.teardown.tracks_started
+    )?;
+    if per_rule.is_empty() {
+        writeln!(out, "transfers per frame: none")?;
+    } else {
+        writeln!(out, "transfers per frame:")?;
+        for (rule, (per_frame, bytes)) in &per_rule {
             writeln!(
                 out,
-                "latency: GPU time between CUDA events around each frame; the host queued a frame in {:.2} ms (p50)",
-                host.get(host.len() / 2).copied().unwrap_or(0.0)
+                "  {} {:<14} {:>6.2} per frame, {} per frame",
+                rule.code(),
+                rule.name(),
+                per_frame,
+                human_bytes(*bytes as f64 / frames)
             )?;
         }
-        if let Some(driver) = &report.driver {
-            print_driver(&mut out, driver)?;
-        }
-        if cfg.log_detailed {
-            print_detailed_log(&mut out, pipeline)?;
-        }
-        Ok(())
-    })();
-    match result {
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("cannot write to standard output"),
     }
+    writeln!(
+        out,
+        "findings: {} critical, {} medium, {} low",
+        report.summary.critical, report.summary.medium, report.summary.low
+    )?;
+    if outcome.gpu_timed {
+        let mut host: Vec<f64> = outcome.samples.iter().skip(outcome.warmup).map(|s| s.host_ms).collect();
+        host.sort_by(f64::total_cmp);
+        writeln!(
+            out,
+            "latency: GPU time between CUDA events around each frame; the host queued a frame in {:.2} ms (p50)",
+            host.get(host.len() / 2).copied().unwrap_or(0.0)
+        )?;
+    }
+    if let Some(driver) = &report.driver {
+        print_driver(out, driver)?;
+    }
+    if cfg.log_detailed {
+        print_detailed_log(out, pipeline)?;
+    }
+    Ok(())
 }

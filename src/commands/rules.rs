@@ -7,16 +7,19 @@ use d2h_rules::RuleId;
 
 pub fn list() -> Result<ExitCode> {
     let width = RuleId::all().map(|id| id.name().len()).max().unwrap_or(0);
-    println!("{:<6}  {:<width$}  summary", "code", "name");
-    for id in RuleId::all() {
-        println!("{:<6}  {:<width$}  {}", id.code(), id.name(), id.rule().summary);
-    }
+    crate::output::write_to(None, |out| {
+        writeln!(out, "{:<6}  {:<width$}  summary", "code", "name")?;
+        for id in RuleId::all() {
+            writeln!(out, "{:<6}  {:<width$}  {}", id.code(), id.name(), id.rule().summary)?;
+        }
+        Ok(())
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn show(code_or_name: &str) -> Result<ExitCode> {
     let id = RuleId::lookup(code_or_name)?;
-    print!("{}", page(id));
+    crate::output::print(&page(id))?;
     Ok(ExitCode::SUCCESS)
 }
 

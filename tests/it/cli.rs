@@ -513,3 +513,63 @@ fn snapshot_legacy_markdown() {
     let out = stdout_of(&["audit", LEGACY, "--format", "markdown"], 1);
     insta::assert_snapshot!("legacy_markdown", normalise(&out));
 }
+
+/// Standard output closed before the command writes (`d2h ... | head -1`):
+/// every command stops quietly with exit code 0, whatever it would have
+/// exited with (the legacy audit fails its gate), as ripgrep does.
+#[test]
+fn a_closed_stdout_ends_every_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let static_path = dir.path().join("static.json");
+    d2h()
+        .args(["audit", LEGACY, "--format", "json", "--output"])
+        .arg(&static_path)
+        .assert()
+        .code(1);
+    let runtime_path = dir.path().join("runtime.json");
+    let runtime = serde_json::json!({
+        "schema": "d2h-report/1", "origin": "runtime",
+        "tool": {"name": "probe", "version": "0"}, "root": ".",
+        "summary": {"total": 0, "critical": 0, "medium": 0, "low": 0, "files_scanned": 0, "files_with_errors": 0},
+        "findings": [], "errors": []
+    });
+    std::fs::write(&runtime_path, runtime.to_string()).unwrap();
+    let (static_arg, runtime_arg) = (static_path.to_str().unwrap(), runtime_path.to_str().unwrap());
+    let mut commands = vec![
+        vec!["audit", LEGACY],
+        vec!["audit", LEGACY, "--statistics"],
+        vec!["compare", static_arg, runtime_arg],
+        vec!["rules"],
+        vec!["rule", "D2H001"],
+        vec!["config"],
+    ];
+    if cfg!(feature = "pipeline") {
+        commands.push(vec!["pipeline", "run", "--frames", "2", "--size", "64"]);
+    }
+    for args in commands {
+        // A pipe whose reading end is closed before the command starts: its
+        // first write fails with EPIPE, however little it writes.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("d2h"))
+            .current_dir(root())
+            .args(&args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "d2h {}: {stderr}", args.join(" "));
+        assert!(stderr.is_empty(), "d2h {}: {stderr}", args.join(" "));
+    }
+}
+
+/// Without the `pipeline` feature, `d2h pipeline` is a usage error that says why.
+#[cfg(not(feature = "pipeline"))]
+#[test]
+fn pipeline_is_a_clear_usage_error_in_a_build_without_it() {
+    d2h()
+        .args(["pipeline", "run", "--frames", "5"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not in this build"));
+}

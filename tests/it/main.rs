@@ -6,6 +6,8 @@ mod cli;
 mod compare;
 mod config;
 mod docs;
+#[cfg(feature = "pipeline")]
 mod pipeline_cli;
+#[cfg(feature = "pipeline")]
 mod self_audit;
 mod suppress;

@@ -8,6 +8,7 @@ use candle_core::{Device, Module, Result, Tensor};
 use candle_nn::{layer_norm, linear, LayerNorm, Linear, VarBuilder};
 
 use crate::summary::TensorSummary;
+use crate::symbol;
 use crate::transfer::Gate;
 
 /// Multi-head attention with separate q/k/v/out projections.
@@ -199,6 +200,6 @@ pub fn sine_position_encoding(grid: usize, dim: usize, device: &Device, gate: &G
         }
     }
     let shape = (grid * grid, dim);
-    let encoding = gate.upload_vec(values, shape, device, "sine_position_encoding", "position encoding")?; // d2h-site: setup-position-encoding
+    let encoding = gate.upload_vec(values, shape, device, symbol!(), "position encoding")?; // d2h-site: setup-position-encoding
     Ok(encoding)
 }

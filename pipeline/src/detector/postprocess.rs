@@ -14,11 +14,12 @@
 
 use std::fmt;
 
-use candle_core::{DType, Device, Result, Tensor, D};
+use candle_core::{DType, Result, Tensor, D};
 
 use crate::device_ops::{ge_const, replace_nan, replace_non_finite};
 use crate::summary::TensorSummary;
-use crate::transfer::Gate;
+
+pub use crate::legacy::HostDetections;
 
 /// `K` detections, all on the device. `Debug` prints shapes, not values.
 #[derive(Clone)]
@@ -41,31 +42,6 @@ impl fmt::Debug for Detections {
             .field("labels", &TensorSummary(&self.labels))
             .field("valid", &TensorSummary(&self.valid))
             .finish()
-    }
-}
-
-/// The legacy postprocess's output: host arrays.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HostDetections {
-    pub boxes: Vec<Vec<f32>>,
-    pub scores: Vec<f32>,
-    pub labels: Vec<u32>,
-    pub valid: Vec<u8>,
-}
-
-impl HostDetections {
-    /// Uploads the arrays back to `device` through `gate` (what the legacy
-    /// code did before the predictor): four D2H007 per frame.
-    pub fn upload(&self, gate: &Gate, device: &Device) -> Result<Detections> {
-        const SYMBOL: &str = "HostDetections::upload";
-        let k = self.scores.len();
-        let flat: Vec<f32> = self.boxes.iter().flatten().copied().collect();
-        Ok(Detections {
-            boxes: gate.upload_vec(flat, (k, 4), device, SYMBOL, "boxes")?, // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-boxes
-            scores: gate.upload_slice(&self.scores, k, device, SYMBOL, "scores")?, // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-scores
-            labels: gate.upload_slice(&self.labels, k, device, SYMBOL, "labels")?, // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-labels
-            valid: gate.upload_slice(&self.valid, k, device, SYMBOL, "valid")?, // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-valid
-        })
     }
 }
 
@@ -120,22 +96,6 @@ impl PostProcess {
         Ok(Detections {
             boxes: xyxy,
             scores: top_scores,
-            labels,
-            valid,
-        })
-    }
-
-    /// Legacy: computes the top-k, copies it to the host and filters there.
-    pub fn forward_to_host(&self, gate: &Gate, logits: &Tensor, boxes: &Tensor) -> crate::Result<HostDetections> {
-        const SYMBOL: &str = "PostProcess::forward_to_host";
-        let device = self.forward(logits, boxes)?;
-        let boxes = gate.to_vec2::<f32>(&device.boxes, SYMBOL, "boxes")?; // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-postprocess-boxes
-        let scores = gate.to_vec1::<f32>(&device.scores, SYMBOL, "scores")?; // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-postprocess-scores
-        let labels = gate.to_vec1::<u32>(&device.labels, SYMBOL, "labels")?; // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-postprocess-labels
-        let valid = scores.iter().map(|&s| u8::from(s >= self.score_threshold)).collect();
-        Ok(HostDetections {
-            boxes,
-            scores,
             labels,
             valid,
         })

@@ -30,6 +30,7 @@ use candle_core::{DType, Device, Tensor};
 use crate::detector::Detections;
 use crate::device_ops::{arange_on_device, cumsum_1d, le_const};
 use crate::summary::TensorSummary;
+use crate::symbol;
 use crate::transfer::Gate;
 use crate::Result;
 
@@ -111,11 +112,11 @@ impl TrackState {
 /// The tracker.
 #[derive(Clone)]
 pub struct Tracker {
-    cfg: TrackerConfig,
+    pub(crate) cfg: TrackerConfig,
     state: TrackState,
     /// `(1, T)` i64 slot indices, compared against assignments.
     slot_index: Tensor,
-    device: Device,
+    pub(crate) device: Device,
 }
 
 impl fmt::Debug for Tracker {
@@ -200,7 +201,7 @@ impl Tracker {
     }
 
     /// [`Tracker::solve_host`], keeping only the pairs `keep(row, col)` accepts.
-    fn solve_host_gated(cost: &[Vec<f32>], keep: impl Fn(usize, usize) -> bool) -> Vec<i64> {
+    pub(crate) fn solve_host_gated(cost: &[Vec<f32>], keep: impl Fn(usize, usize) -> bool) -> Vec<i64> {
         let rows = cost.len();
         let cols = cost.first().map_or(0, Vec::len);
         let flat: Vec<f32> = cost.iter().flatten().copied().collect();
@@ -250,41 +251,18 @@ impl Tracker {
     /// The emergency fallback: the cost matrix out and the assignment back,
     /// through the gate's fallback reader.
     fn assign_on_host_fallback(&self, gate: &Gate, cost: &Tensor, why: &str) -> Result<Tensor> {
-        const SYMBOL: &str = "Tracker::update";
         let reader = gate.fallback(format!(
             "linear assignment fell back to the host ({why}); results are exact but each frame pays a copy"
         ));
-        let host = reader.to_vec2::<f32>(cost, SYMBOL, "cost matrix")?; // d2h-site: fallback-matcher-cost
+        let host = reader.to_vec2::<f32>(cost, symbol!(), "cost matrix")?; // d2h-site: fallback-matcher-cost
         let values = Self::solve_host(&host);
         let n = values.len();
-        let assignment = reader.upload_vec(values, n, &self.device, SYMBOL, "assignment")?; // d2h-site: fallback-matcher-assign
+        let assignment = reader.upload_vec(values, n, &self.device, symbol!(), "assignment")?; // d2h-site: fallback-matcher-assign
         Ok(assignment)
     }
 
-    /// Legacy: the cost matrix and the IoU distances go to the host, the
-    /// assignment is solved and gated there and comes back every frame, then
-    /// the track ids make the same round trip (the seed's `matcher.py`).
-    pub fn update_to_host(&mut self, gate: &Gate, dets: &Detections) -> Result<Tensor> {
-        const SYMBOL: &str = "Tracker::update_to_host";
-        let cost = self.cost(dets)?;
-        let iou = cost::pairwise_iou(&dets.boxes, &self.state.boxes)?;
-        let host = gate.to_vec2::<f32>(&cost, SYMBOL, "cost matrix")?; // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-matcher-cost
-        let host_iou = gate.to_vec2::<f32>(&iou, SYMBOL, "IoU distances")?; // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-matcher-iou
-                                                                            // The IoU gate, checked again on the host distances as the seed did
-                                                                            // (the cost matrix already forbids these pairs: same result).
-        let iou_gate = self.cfg.iou_gate;
-        let values = Self::solve_host_gated(&host, |r, c| host_iou[r][c] >= iou_gate);
-        let n = values.len();
-        let assignment = gate.upload_vec(values, n, &self.device, SYMBOL, "assignment")?; // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-assignment
-        let ids = self.apply(dets, &assignment)?;
-        let host_ids = gate.to_vec1::<i64>(&ids, SYMBOL, "track ids")?; // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-matcher-ids
-        let n = host_ids.len();
-        let ids = gate.upload_vec(host_ids, n, &self.device, SYMBOL, "track ids")?; // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-track-ids
-        Ok(ids)
-    }
-
     /// The track update for `assignment: (K,)` i64 (slot or -1), all device ops.
-    fn apply(&mut self, dets: &Detections, assignment: &Tensor) -> candle_core::Result<Tensor> {
+    pub(crate) fn apply(&mut self, dets: &Detections, assignment: &Tensor) -> candle_core::Result<Tensor> {
         let s = &self.state;
         let det_labels = dets.labels.to_dtype(DType::F32)?;
         let det_valid = dets.valid.to_dtype(DType::F32)?;

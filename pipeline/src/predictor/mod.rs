@@ -17,14 +17,17 @@ pub mod mask_decoder;
 
 use std::fmt;
 
-use candle_core::{Device, Module, Result, Tensor, D};
+use candle_core::{Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
 use candle_transformers::models::segment_anything::prompt_encoder::PromptEncoder;
 
 pub use encoder::{CompactEncoder, ImageEncoder};
 
+pub use crate::legacy::HostPredictions;
+
 use crate::device_ops::ge_const;
 use crate::summary::TensorSummary;
+use crate::symbol;
 use crate::transfer::Gate;
 use mask_decoder::MaskDecoder;
 
@@ -130,9 +133,9 @@ pub struct Predictor {
     encoder: ImageEncoder,
     prompt_encoder: PromptEncoder,
     mask_decoder: MaskDecoder,
-    image_pe: Tensor,
+    pub(crate) image_pe: Tensor,
     /// `(1, C, g, g)`: the prompt encoder's "no mask" dense embedding.
-    dense: Tensor,
+    pub(crate) dense: Tensor,
     /// `(2, C/2)`: the random Fourier features of the prompt encoder.
     pe_gaussian: Tensor,
     /// `(2, C)`: the learned top-left / bottom-right corner embeddings.
@@ -159,7 +162,6 @@ impl Predictor {
     /// Builds the predictor for `frame_size × frame_size` frames. The pixel
     /// normalisation constants are uploaded through `gate`.
     pub fn new(cfg: &PredictorConfig, frame_size: usize, vb: VarBuilder, gate: &Gate) -> Result<Self> {
-        const SYMBOL: &str = "Predictor::new";
         let input_size = cfg.input_size(frame_size);
         let grid = input_size / 16;
         let encoder = match cfg.encoder {
@@ -202,8 +204,8 @@ impl Predictor {
         };
         let corner_embeddings = Tensor::cat(&[corner(2)?, corner(3)?], 0)?;
         let device = vb.device();
-        let pixel_mean = gate.upload_slice(&PIXEL_MEAN, (1, 3, 1, 1), device, SYMBOL, "pixel mean")?; // d2h-site: setup-pixel-mean
-        let pixel_std = gate.upload_slice(&PIXEL_STD, (1, 3, 1, 1), device, SYMBOL, "pixel std")?; // d2h-site: setup-pixel-std
+        let pixel_mean = gate.upload_slice(&PIXEL_MEAN, (1, 3, 1, 1), device, symbol!(), "pixel mean")?; // d2h-site: setup-pixel-mean
+        let pixel_std = gate.upload_slice(&PIXEL_STD, (1, 3, 1, 1), device, symbol!(), "pixel std")?; // d2h-site: setup-pixel-std
         Ok(Self {
             encoder,
             prompt_encoder,
@@ -254,7 +256,13 @@ impl Predictor {
         &self.prompt_encoder
     }
 
-    fn decode(&self, embedding: &Tensor, image_pe: &Tensor, sparse: &Tensor, dense: &Tensor) -> Result<Predictions> {
+    pub(crate) fn decode(
+        &self,
+        embedding: &Tensor,
+        image_pe: &Tensor,
+        sparse: &Tensor,
+        dense: &Tensor,
+    ) -> Result<Predictions> {
         let (low_res_logits, iou_pred) = self.mask_decoder.forward(embedding, image_pe, sparse, dense, false)?;
         let masks = ge_const(
             &low_res_logits.upsample_nearest2d(self.frame_size, self.frame_size)?,
@@ -273,66 +281,5 @@ impl Predictor {
         let embedding = self.embed(frame)?;
         let sparse = self.box_embeddings(boxes)?;
         self.decode(&embedding, &self.image_pe, &sparse, &self.dense)
-    }
-
-    /// Legacy: every input of the mask decoder goes to the host and is
-    /// uploaded again (the seed's `predictor.py` lines 140–146: prompt,
-    /// dense and sparse embeddings and the mask inputs; see
-    /// [`crate::modes`] for the mapping), and the outputs are copied to the
-    /// host, as `predict_sam(return_gpu_tensor=False)` did in the seed.
-    pub fn forward_to_host(&self, gate: &Gate, frame: &Tensor, boxes: &Tensor) -> crate::Result<HostPredictions> {
-        const SYMBOL: &str = "Predictor::forward_to_host";
-        let device = frame.device();
-        let embedding = self.embed(frame)?;
-        let sparse = self.box_embeddings(boxes)?;
-        let image_pe = gate.to_host(&self.image_pe, SYMBOL, "prompt positional embeddings")?; // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-predictor-prompt-pe
-        let dense = gate.to_host(&self.dense, SYMBOL, "dense_embeddings")?; // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-predictor-dense
-        let sparse = gate.to_host(&sparse, SYMBOL, "sparse_embeddings")?; // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-predictor-sparse
-        let embedding = gate.to_host(&embedding, SYMBOL, "mask decoder image input")?; // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-predictor-embedding
-        let image_pe = gate.upload(&image_pe, device, SYMBOL, "prompt positional embeddings")?; // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-prompt-pe
-        let dense = gate.upload(&dense, device, SYMBOL, "dense_embeddings")?; // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-dense
-        let sparse = gate.upload(&sparse, device, SYMBOL, "sparse_embeddings")?; // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-sparse
-        let embedding = gate.upload(&embedding, device, SYMBOL, "mask decoder image input")?; // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-embedding
-        let out = self.decode(&embedding, &image_pe, &sparse, &dense)?;
-        Ok(HostPredictions {
-            masks: gate.to_host(&out.masks, SYMBOL, "masks")?, // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-predictor-masks
-            iou_pred: gate.to_vec2::<f32>(&out.iou_pred, SYMBOL, "iou_pred")?, // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-predictor-iou
-            low_res_logits: gate.to_host(&out.low_res_logits, SYMBOL, "low_res_logits")?, // d2h: ignore[D2H001] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-predictor-logits
-        })
-    }
-}
-
-/// The legacy predictor's outputs, on the host.
-#[derive(Clone)]
-pub struct HostPredictions {
-    /// A host (CPU) tensor.
-    pub masks: Tensor,
-    pub iou_pred: Vec<Vec<f32>>,
-    /// A host (CPU) tensor.
-    pub low_res_logits: Tensor,
-}
-
-impl fmt::Debug for HostPredictions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HostPredictions")
-            .field("masks", &TensorSummary(&self.masks))
-            .field("iou_pred", &format_args!("{} rows", self.iou_pred.len()))
-            .field("low_res_logits", &TensorSummary(&self.low_res_logits))
-            .finish()
-    }
-}
-
-impl HostPredictions {
-    /// Uploads back to `device` through `gate`: three D2H007 per frame.
-    pub fn upload(&self, gate: &Gate, device: &Device) -> Result<Predictions> {
-        const SYMBOL: &str = "HostPredictions::upload";
-        let k = self.iou_pred.len();
-        let iou: Vec<f32> = self.iou_pred.iter().flatten().copied().collect();
-        let cols = iou.len().checked_div(k).unwrap_or(1);
-        Ok(Predictions {
-            masks: gate.upload(&self.masks, device, SYMBOL, "masks")?, // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-masks
-            iou_pred: gate.upload_vec(iou, (k, cols), device, SYMBOL, "iou_pred")?, // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-iou
-            low_res_logits: gate.upload(&self.low_res_logits, device, SYMBOL, "low_res_logits")?, // d2h: ignore[D2H007] legacy mode reproduces the seed's transfer (modes.rs) // d2h-site: legacy-upload-logits
-        })
     }
 }

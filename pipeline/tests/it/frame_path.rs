@@ -45,88 +45,45 @@ fn resident_run_of_many_frames_records_nothing_in_frames() {
 /// (file, marker, rule) of every legacy host read, and of every upload of a
 /// host result back to the device.
 const LEGACY_SITES: &[(&str, &str, RuleId)] = &[
-    (
-        "src/detector/postprocess.rs",
-        "legacy-postprocess-boxes",
-        RuleId::ExplicitCopy,
-    ),
-    (
-        "src/detector/postprocess.rs",
-        "legacy-postprocess-scores",
-        RuleId::ExplicitCopy,
-    ),
-    (
-        "src/detector/postprocess.rs",
-        "legacy-postprocess-labels",
-        RuleId::ExplicitCopy,
-    ),
-    (
-        "src/predictor/mod.rs",
-        "legacy-predictor-prompt-pe",
-        RuleId::ExplicitCopy,
-    ),
-    ("src/predictor/mod.rs", "legacy-predictor-dense", RuleId::ExplicitCopy),
-    ("src/predictor/mod.rs", "legacy-predictor-sparse", RuleId::ExplicitCopy),
-    (
-        "src/predictor/mod.rs",
-        "legacy-predictor-embedding",
-        RuleId::ExplicitCopy,
-    ),
-    ("src/predictor/mod.rs", "legacy-predictor-masks", RuleId::ExplicitCopy),
-    ("src/predictor/mod.rs", "legacy-predictor-iou", RuleId::ExplicitCopy),
-    ("src/predictor/mod.rs", "legacy-predictor-logits", RuleId::ExplicitCopy),
-    ("src/matcher/mod.rs", "legacy-matcher-cost", RuleId::ExplicitCopy),
-    ("src/matcher/mod.rs", "legacy-matcher-iou", RuleId::ExplicitCopy),
-    ("src/matcher/mod.rs", "legacy-matcher-ids", RuleId::ExplicitCopy),
-    ("src/orchestrator.rs", "legacy-sync", RuleId::ExplicitSync),
-    ("src/orchestrator.rs", "legacy-item", RuleId::ScalarRead),
-    ("src/orchestrator.rs", "legacy-debug", RuleId::ExplicitCopy),
-    (
-        "src/detector/postprocess.rs",
-        "legacy-upload-boxes",
-        RuleId::BlockingUpload,
-    ),
-    (
-        "src/detector/postprocess.rs",
-        "legacy-upload-scores",
-        RuleId::BlockingUpload,
-    ),
-    (
-        "src/detector/postprocess.rs",
-        "legacy-upload-labels",
-        RuleId::BlockingUpload,
-    ),
-    (
-        "src/detector/postprocess.rs",
-        "legacy-upload-valid",
-        RuleId::BlockingUpload,
-    ),
-    (
-        "src/predictor/mod.rs",
-        "legacy-upload-prompt-pe",
-        RuleId::BlockingUpload,
-    ),
-    ("src/predictor/mod.rs", "legacy-upload-dense", RuleId::BlockingUpload),
-    ("src/predictor/mod.rs", "legacy-upload-sparse", RuleId::BlockingUpload),
-    (
-        "src/predictor/mod.rs",
-        "legacy-upload-embedding",
-        RuleId::BlockingUpload,
-    ),
-    ("src/predictor/mod.rs", "legacy-upload-masks", RuleId::BlockingUpload),
-    ("src/predictor/mod.rs", "legacy-upload-iou", RuleId::BlockingUpload),
-    ("src/predictor/mod.rs", "legacy-upload-logits", RuleId::BlockingUpload),
-    ("src/matcher/mod.rs", "legacy-upload-assignment", RuleId::BlockingUpload),
-    ("src/matcher/mod.rs", "legacy-upload-track-ids", RuleId::BlockingUpload),
+    ("src/legacy.rs", "legacy-postprocess-boxes", RuleId::ExplicitCopy),
+    ("src/legacy.rs", "legacy-postprocess-scores", RuleId::ExplicitCopy),
+    ("src/legacy.rs", "legacy-postprocess-labels", RuleId::ExplicitCopy),
+    ("src/legacy.rs", "legacy-predictor-prompt-pe", RuleId::ExplicitCopy),
+    ("src/legacy.rs", "legacy-predictor-dense", RuleId::ExplicitCopy),
+    ("src/legacy.rs", "legacy-predictor-sparse", RuleId::ExplicitCopy),
+    ("src/legacy.rs", "legacy-predictor-embedding", RuleId::ExplicitCopy),
+    ("src/legacy.rs", "legacy-predictor-masks", RuleId::ExplicitCopy),
+    ("src/legacy.rs", "legacy-predictor-iou", RuleId::ExplicitCopy),
+    ("src/legacy.rs", "legacy-predictor-logits", RuleId::ExplicitCopy),
+    ("src/legacy.rs", "legacy-matcher-cost", RuleId::ExplicitCopy),
+    ("src/legacy.rs", "legacy-matcher-iou", RuleId::ExplicitCopy),
+    ("src/legacy.rs", "legacy-matcher-ids", RuleId::ExplicitCopy),
+    ("src/legacy.rs", "legacy-sync", RuleId::ExplicitSync),
+    ("src/legacy.rs", "legacy-item", RuleId::ScalarRead),
+    ("src/legacy.rs", "legacy-debug", RuleId::ExplicitCopy),
+    ("src/legacy.rs", "legacy-upload-boxes", RuleId::BlockingUpload),
+    ("src/legacy.rs", "legacy-upload-scores", RuleId::BlockingUpload),
+    ("src/legacy.rs", "legacy-upload-labels", RuleId::BlockingUpload),
+    ("src/legacy.rs", "legacy-upload-valid", RuleId::BlockingUpload),
+    ("src/legacy.rs", "legacy-upload-prompt-pe", RuleId::BlockingUpload),
+    ("src/legacy.rs", "legacy-upload-dense", RuleId::BlockingUpload),
+    ("src/legacy.rs", "legacy-upload-sparse", RuleId::BlockingUpload),
+    ("src/legacy.rs", "legacy-upload-embedding", RuleId::BlockingUpload),
+    ("src/legacy.rs", "legacy-upload-masks", RuleId::BlockingUpload),
+    ("src/legacy.rs", "legacy-upload-iou", RuleId::BlockingUpload),
+    ("src/legacy.rs", "legacy-upload-logits", RuleId::BlockingUpload),
+    ("src/legacy.rs", "legacy-upload-assignment", RuleId::BlockingUpload),
+    ("src/legacy.rs", "legacy-upload-track-ids", RuleId::BlockingUpload),
 ];
 
 /// Every legacy marker in `pipeline/src` is in [`LEGACY_SITES`], and the
-/// mapping from the seed's sites (`modes.rs`) names each of them.
+/// mapping from the seed's sites (`legacy.rs`) names each of them.
 #[test]
 fn legacy_sites_are_listed_and_documented() {
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut markers = Vec::new();
     for file in [
+        "legacy.rs",
         "detector/postprocess.rs",
         "predictor/mod.rs",
         "matcher/mod.rs",
@@ -147,11 +104,14 @@ fn legacy_sites_are_listed_and_documented() {
     assert_eq!(markers, listed);
     let reads = LEGACY_SITES.iter().filter(|s| s.2 != RuleId::BlockingUpload).count();
     assert_eq!((reads, LEGACY_SITES.len() - reads), (16, 13));
-    let modes = std::fs::read_to_string(src.join("modes.rs")).unwrap();
+    let table = std::fs::read_to_string(src.join("legacy.rs")).unwrap();
     for marker in &listed {
-        assert!(modes.contains(&format!("`{marker}`")), "modes.rs does not map {marker}");
+        assert!(
+            table.contains(&format!("`{marker}`")),
+            "legacy.rs does not map {marker}"
+        );
     }
-    assert!(modes.contains("29 sites: 16 reads"));
+    assert!(table.contains("29 sites: 16 reads"));
 }
 
 #[test]

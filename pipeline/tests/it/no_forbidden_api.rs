@@ -11,7 +11,7 @@
 //! * a method call or a path (`t.to_vec1()`, `Tensor::to_vec1(&t)`,
 //!   `.map(Tensor::to_scalar)`) naming a read is an offence whatever the
 //!   receiver. The gate's own methods share candle's names but not their
-//!   arity (`gate.to_vec1(&t, SYMBOL, "what")` takes three arguments,
+//!   arity (`gate.to_vec1(&t, symbol!(), "what")` takes three arguments,
 //!   candle's `to_vec1()` none; Rust has no overloading, so a three-argument
 //!   `to_vec1` cannot be candle's), and no function with one of those names
 //!   may be defined outside `transfer.rs`, so the arity identifies the gate;
@@ -29,33 +29,34 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use d2h_pipeline::transfer::{TRANSFER_METHODS, TRANSFER_TYPES};
 use proc_macro2::Span;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 use syn::{Attribute, Expr, Fields, ImplItemFn, ItemFn, Member, Pat, Token, Type, UseTree};
 
-/// Reads of device data, by method or function name. The gate's methods of
-/// the same names take this many arguments (`None`: the gate has no method
-/// of that name, so no call is allowed).
-const READS: &[(&str, Option<usize>)] = &[
-    ("to_vec0", None),
-    ("to_vec1", Some(3)),
-    ("to_vec2", Some(3)),
-    ("to_vec3", Some(3)),
-    ("to_scalar", Some(3)),
-    ("synchronize", Some(3)),
-    ("save_safetensors", Some(4)),
-    ("storage_and_layout", None),
-    ("write_npy", None),
-    ("write_npz", None),
-    ("write_bytes", None),
-    ("serialize", None),
-    ("serialize_to_file", None),
-    ("memcpy_dtov", None),
-    ("memcpy_dtoh", None),
-    ("dtoh_sync_copy", None),
-    ("clone_dtoh", None),
+/// Reads of device data, by method or function name. Where the gate has a
+/// method of the same name, a call with that method's arity (from the gate's
+/// table, [`TRANSFER_METHODS`]) is the gate's; any other call is a read past it.
+const READS: &[&str] = &[
+    "to_vec0",
+    "to_vec1",
+    "to_vec2",
+    "to_vec3",
+    "to_scalar",
+    "synchronize",
+    "save_safetensors",
+    "storage_and_layout",
+    "write_npy",
+    "write_npz",
+    "write_bytes",
+    "serialize",
+    "serialize_to_file",
+    "memcpy_dtov",
+    "memcpy_dtoh",
+    "dtoh_sync_copy",
+    "clone_dtoh",
 ];
 
 /// Uploads of host data (and candle ops that make one on every call:
@@ -206,8 +207,12 @@ const FORMAT_MACROS: &[&str] = &[
 /// for `fmt`/`to_string`, their receiver.
 const FORMAT_METHODS: &[&str] = &["field", "entry", "entries", "key", "value", "fmt", "to_string"];
 
+/// For a read's name, the arity of the gate's method of that name (`None`:
+/// the gate has none, so no call is allowed); `None` for other names.
 fn read_arity(name: &str) -> Option<Option<usize>> {
-    READS.iter().find(|(n, _)| *n == name).map(|(_, a)| *a)
+    READS
+        .contains(&name)
+        .then(|| TRANSFER_METHODS.iter().find(|m| m.name == name).map(|m| m.arity))
 }
 
 fn line(span: Span) -> usize {
@@ -1132,4 +1137,66 @@ fn synchronize(d: &Device, s: &str, w: &str) {}
 type T = Tensor;
 "#;
     assert_eq!(lines(code), vec![2, 3, 4, 5]);
+}
+
+/// The gate's table is the one list of its transfer methods: `pipeline/d2h.toml`
+/// declares exactly those (on `Gate` and on `Reader`, with the table's rules)
+/// transfer functions, `transfer.rs` defines exactly those `#[track_caller]`
+/// methods on both types, and a method named like a candle read is in
+/// [`READS`] while the others have names of their own.
+#[test]
+fn the_gate_table_is_what_d2h_toml_and_transfer_rs_say() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let config: toml::Table = std::fs::read_to_string(manifest.join("d2h.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let declared: HashMap<String, String> = config["transfer-functions"]
+        .as_table()
+        .expect("a [transfer-functions] table")
+        .iter()
+        .map(|(name, rule)| (name.clone(), rule.as_str().expect("a rule code").to_string()))
+        .collect();
+    let mut expected = HashMap::new();
+    let mut defined = HashMap::new();
+    for ty in TRANSFER_TYPES {
+        defined.insert(ty.to_string(), HashSet::new());
+        for method in TRANSFER_METHODS {
+            expected.insert(format!("{ty}::{}", method.name), method.rule.code().to_string());
+        }
+    }
+    assert_eq!(
+        declared, expected,
+        "pipeline/d2h.toml's [transfer-functions] and the gate's table"
+    );
+
+    let source = std::fs::read_to_string(manifest.join("src/transfer.rs")).unwrap();
+    for item in syn::parse_file(&source).unwrap().items {
+        let syn::Item::Impl(block) = item else { continue };
+        let Type::Path(ty) = &*block.self_ty else { continue };
+        let Some(names) = defined.get_mut(&ty.path.segments.last().unwrap().ident.to_string()) else {
+            continue;
+        };
+        for member in &block.items {
+            if let syn::ImplItem::Fn(f) = member {
+                let public = matches!(f.vis, syn::Visibility::Public(_));
+                if public && f.attrs.iter().any(|a| a.path().is_ident("track_caller")) {
+                    names.insert(f.sig.ident.to_string());
+                }
+            }
+        }
+    }
+    let table: HashSet<String> = TRANSFER_METHODS.iter().map(|m| m.name.to_string()).collect();
+    for (ty, names) in &defined {
+        assert_eq!(
+            names, &table,
+            "the #[track_caller] methods of `{ty}` and the gate's table"
+        );
+    }
+
+    for method in TRANSFER_METHODS {
+        if !READS.contains(&method.name) {
+            assert!(!UPLOADS.contains(&method.name), "`{}` is candle's name", method.name);
+        }
+    }
 }

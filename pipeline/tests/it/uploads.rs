@@ -105,9 +105,9 @@ fn legacy_frames_upload_their_host_results_back_at_the_marked_sites() {
     let k = cfg.detector.top_k as u64;
     // Each upload of a host result, with the read it undoes (the same bytes
     // come back) or, for results made on the host, their size.
-    let post = "src/detector/postprocess.rs";
-    let pred = "src/predictor/mod.rs";
-    let matcher = "src/matcher/mod.rs";
+    let post = "src/legacy.rs";
+    let pred = "src/legacy.rs";
+    let matcher = "src/legacy.rs";
     let round_trips: [(&str, &str, &str, Option<u64>); 13] = [
         (post, "legacy-upload-boxes", "legacy-postprocess-boxes", None),
         (post, "legacy-upload-scores", "legacy-postprocess-scores", None),
