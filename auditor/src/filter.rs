@@ -524,6 +524,34 @@ mod tests {
     }
 
     #[test]
+    fn min_confidence_drops_less_sure_findings_and_keeps_their_suppressions_used() {
+        let with = |confidence: Confidence, line: u32| Finding {
+            confidence,
+            ..finding(RuleId::ScalarRead, line, Severity::Critical)
+        };
+        let all = || {
+            vec![
+                with(Confidence::Certain, 1),
+                with(Confidence::Likely, 2),
+                with(Confidence::Possible, 3),
+                with(Confidence::Possible, 5),
+            ]
+        };
+        let lines = |f: &Filtered| f.findings.iter().map(|f| f.line).collect::<Vec<_>>();
+        let none = FileSuppressions::default();
+        // The default keeps every finding.
+        let out = settings("").apply("m.py", "m.py", all(), &none);
+        assert_eq!(lines(&out), [1, 2, 3, 5]);
+        let out = settings("min-confidence = \"likely\"\n").apply("m.py", "m.py", all(), &none);
+        assert_eq!(lines(&out), [1, 2]);
+        // A suppression of a dropped finding is used: no D2H901.
+        let src = "x = 1\nx = 2\nx = 3\nx = 4\ny = 5  # d2h: ignore[D2H002] numpy here\n";
+        let out = settings("min-confidence = \"certain\"\n").apply("m.py", "m.py", all(), &suppressions(src));
+        assert_eq!(lines(&out), [1]);
+        assert!(out.suppressed.is_empty());
+    }
+
+    #[test]
     fn suppressed_findings_keep_their_real_severity() {
         let s = Settings {
             base: None,

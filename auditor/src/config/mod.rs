@@ -317,6 +317,10 @@ scalar-read = "medium"
                 "`severity.D2H001`: expected \"critical\", \"medium\" or \"low\", found \"high\"",
             ),
             (
+                "min-confidence = \"sure\"",
+                "`min-confidence`: expected \"certain\", \"likely\" or \"possible\", found \"sure\"",
+            ),
+            (
                 "severity = { D2H999 = \"low\" }",
                 "`severity.D2H999`: `D2H999` is not a rule code",
             ),
