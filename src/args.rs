@@ -1,8 +1,8 @@
-//! Command-line values shared by subcommands: output formats and severities.
+//! Command-line values shared by subcommands: output formats, severities and confidences.
 
 use clap::ValueEnum;
 use d2h_reports::Format;
-use d2h_rules::Severity;
+use d2h_rules::{Confidence, Severity};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
@@ -52,6 +52,26 @@ impl From<SeverityArg> for Severity {
             SeverityArg::Critical => Severity::Critical,
             SeverityArg::Medium => Severity::Medium,
             SeverityArg::Low => Severity::Low,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConfidenceArg {
+    /// Only findings proven in their function (or of an unambiguous API).
+    Certain,
+    /// Also findings inferred through the call graph.
+    Likely,
+    /// Also findings whose receiver may be a host value (all).
+    Possible,
+}
+
+impl From<ConfidenceArg> for Confidence {
+    fn from(arg: ConfidenceArg) -> Confidence {
+        match arg {
+            ConfidenceArg::Certain => Confidence::Certain,
+            ConfidenceArg::Likely => Confidence::Likely,
+            ConfidenceArg::Possible => Confidence::Possible,
         }
     }
 }

@@ -142,6 +142,7 @@ mod tests {
             rule: RuleId::ExplicitCopy,
             name: "explicit-copy".to_string(),
             severity: Severity::Critical,
+            confidence: d2h_rules::Confidence::Certain,
             file: file.to_string(),
             line: 1,
             column: 1,

@@ -205,9 +205,10 @@ impl<'a> Recorder<'a> {
     }
 
     /// Records a site whose API exists on tensors and on host types alike
-    /// (`.item()`, `.tolist()`): unknown receivers are reported low, saying so.
+    /// (`.item()`, `.tolist()`): unknown receivers are reported with a
+    /// `possible` confidence, saying so (their severity is their context's).
     pub fn site_ambiguous(&mut self, rule: RuleId, loc: Loc, ty: &Ty, api: &str) {
-        let note = format!("receiver not known to be a tensor (`{api}` also exists on numpy arrays)");
+        let note = format!("the receiver's type is not known (`{api}` also exists on numpy arrays)");
         match ty {
             Ty::Tensor { .. } => self.site(rule, loc, Certainty::Known, None),
             Ty::Unknown(Some(origin)) => self.site(

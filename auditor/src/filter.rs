@@ -9,10 +9,13 @@
 //! 3. unused suppressions become D2H901 findings, and — with `require-reason`
 //!    — suppressions without a reason become D2H902 findings (when those
 //!    rules are on for the file);
-//! 4. `severity` overrides set a rule's severity;
-//! 5. findings in `cold-paths` become low.
+//! 4. findings less sure than `min-confidence` are dropped, reported or
+//!    suppressed (after step 3, so the suppression of a dropped finding is
+//!    still used): like a rule that is off, they are neither listed nor gated;
+//! 5. `severity` overrides set a rule's severity;
+//! 6. findings in `cold-paths` become low.
 //!
-//! Steps 4 and 5 apply to suppressed findings too: they keep their real severity.
+//! Steps 5 and 6 apply to suppressed findings too: they keep their real severity.
 //!
 //! Every changed severity says why in its reason.
 
@@ -20,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use d2h_reports::{fingerprint, Finding, SuppressedFinding, Suppression, SuppressionKind};
-use d2h_rules::{RuleId, Severity};
+use d2h_rules::{Confidence, RuleId, Severity};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
 use crate::suppress::{FileSuppressions, Placed, Scope, Syntax};
@@ -132,6 +135,8 @@ pub struct Settings {
     /// Rules that report.
     pub enabled: Vec<RuleId>,
     pub severity: BTreeMap<RuleId, Severity>,
+    /// Findings less sure than this are dropped.
+    pub min_confidence: Confidence,
     pub cold_paths: Patterns,
     pub per_file_ignores: Vec<(Patterns, Vec<RuleId>)>,
     pub exclude: Patterns,
@@ -199,6 +204,11 @@ impl Settings {
         } else {
             self.suppress(file, glob_path, findings, suppressions)
         };
+        if self.min_confidence > Confidence::Possible {
+            let sure = |f: &Finding| f.confidence >= self.min_confidence;
+            filtered.findings.retain(sure);
+            filtered.suppressed.retain(|s| sure(&s.finding));
+        }
         let suppressed = filtered.suppressed.iter_mut().map(|s| &mut s.finding);
         for finding in filtered.findings.iter_mut().chain(suppressed) {
             if let Some(&severity) = self.severity.get(&finding.rule) {
@@ -277,6 +287,7 @@ impl Settings {
                 } else {
                     Severity::Medium
                 },
+                confidence: Confidence::Certain,
                 file: file.to_string(),
                 line: placed.line,
                 column: placed.column,
@@ -451,6 +462,7 @@ mod tests {
             rule,
             name: rule.name().to_string(),
             severity,
+            confidence: Confidence::Certain,
             file: "m.py".to_string(),
             line,
             column: 5,
@@ -509,6 +521,34 @@ mod tests {
             "{}",
             out[0].reason
         );
+    }
+
+    #[test]
+    fn min_confidence_drops_less_sure_findings_and_keeps_their_suppressions_used() {
+        let with = |confidence: Confidence, line: u32| Finding {
+            confidence,
+            ..finding(RuleId::ScalarRead, line, Severity::Critical)
+        };
+        let all = || {
+            vec![
+                with(Confidence::Certain, 1),
+                with(Confidence::Likely, 2),
+                with(Confidence::Possible, 3),
+                with(Confidence::Possible, 5),
+            ]
+        };
+        let lines = |f: &Filtered| f.findings.iter().map(|f| f.line).collect::<Vec<_>>();
+        let none = FileSuppressions::default();
+        // The default keeps every finding.
+        let out = settings("").apply("m.py", "m.py", all(), &none);
+        assert_eq!(lines(&out), [1, 2, 3, 5]);
+        let out = settings("min-confidence = \"likely\"\n").apply("m.py", "m.py", all(), &none);
+        assert_eq!(lines(&out), [1, 2]);
+        // A suppression of a dropped finding is used: no D2H901.
+        let src = "x = 1\nx = 2\nx = 3\nx = 4\ny = 5  # d2h: ignore[D2H002] numpy here\n";
+        let out = settings("min-confidence = \"certain\"\n").apply("m.py", "m.py", all(), &suppressions(src));
+        assert_eq!(lines(&out), [1]);
+        assert!(out.suppressed.is_empty());
     }
 
     #[test]

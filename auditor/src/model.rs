@@ -171,15 +171,17 @@ impl Context {
     }
 }
 
-/// How sure the front end is that the site really transfers.
+/// How sure the front end is that the site really transfers. The project
+/// pass turns it into the finding's confidence; it never lowers severity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Certainty {
-    /// The receiver is a device tensor (or the API always syncs).
+    /// The receiver is a device tensor (or the API always syncs): `certain`.
     Known,
-    /// Reported only if `origin` resolves to a tensor; `fallback` says what to
-    /// report (low, with that note) when it does not.
+    /// Reported only if `origin` resolves to a tensor (`likely`: inferred
+    /// through the call graph); `fallback` says what to report (`possible`,
+    /// with that note) when it does not.
     Pending { origin: Origin, fallback: Option<String> },
-    /// Reported low, with this note on what is unknown.
+    /// Reported `possible`, with this note on what is unknown.
     Uncertain(String),
 }
 

@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 
 use d2h_reports::{Finding, Fingerprinter, LatencyStats, MemoryStats, Origin, Report, RuntimeStats};
-use d2h_rules::Severity;
+use d2h_rules::{Confidence, Severity};
 
 use crate::phase::Phase;
 use crate::transfer::{Context, TransferRecord};
@@ -52,6 +52,8 @@ pub fn runtime_report(
                 rule: record.rule,
                 name: record.rule.name().to_string(),
                 severity,
+                // It did happen.
+                confidence: Confidence::Certain,
                 fingerprint: fingerprints.next(record.rule, &file, &record.symbol, &record.code),
                 file,
                 line: record.site.line,

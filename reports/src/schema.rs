@@ -1,6 +1,6 @@
 //! The `d2h-report/1` schema, documented in `docs/report-schema.md`.
 
-use d2h_rules::{RuleId, Severity};
+use d2h_rules::{Confidence, RuleId, Severity};
 use serde::{Deserialize, Serialize};
 
 /// The schema identifier written in every report.
@@ -77,13 +77,19 @@ pub struct RuntimeStats {
     pub guarded: bool,
 }
 
-/// One site: a rule, a place, a severity and the reason for that severity.
+/// One site: a rule, a place, a severity and the reason for that severity,
+/// and how sure d2h is that the site transfers at all.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub rule: RuleId,
     /// The rule's name, for readers of the JSON.
     pub name: String,
+    /// How often the site runs on the work path (never lowered by doubt).
     pub severity: Severity,
+    /// How sure d2h is that the site transfers (`certain` when absent, as in
+    /// reports written before the field, and in runtime reports).
+    #[serde(default = "certain")]
+    pub confidence: Confidence,
     /// Relative to the report's root, `/`-separated.
     pub file: String,
     /// 1-based.
@@ -102,6 +108,10 @@ pub struct Finding {
     pub fingerprint: String,
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<RuntimeStats>,
+}
+
+fn certain() -> Confidence {
+    Confidence::Certain
 }
 
 /// How a finding was suppressed.

@@ -8,15 +8,18 @@
 //! declares the rule modules and generates [`RuleId`] with its code and page
 //! tables, so adding a rule is its file plus one line here. Severity is not a
 //! property of a rule: it is derived from where the site stands (hot path,
-//! guarded, cold), which is why [`Severity`] lives here as the shared scale.
+//! guarded, cold), which is why [`Severity`] lives here as the shared scale; [`Confidence`]
+//! (how sure a site is to transfer) is its separate companion.
 
 #[macro_use]
 mod declare;
 #[macro_use]
 pub mod registry;
+mod confidence;
 mod language;
 mod severity;
 
+pub use confidence::{Confidence, ParseConfidenceError};
 pub use declare::{Fix, Rule};
 pub use language::Language;
 pub use registry::UnknownRule;

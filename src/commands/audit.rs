@@ -11,7 +11,7 @@ use d2h_reports::{Format, RenderOptions, Report};
 use d2h_rules::Severity;
 
 use super::adoption;
-use crate::args::{FormatArg, SeverityArg};
+use crate::args::{ConfidenceArg, FormatArg, SeverityArg};
 use crate::output::{use_color, write_report};
 
 /// A language `--lang` restricts the audit to.
@@ -46,6 +46,10 @@ pub struct AuditArgs {
     /// Default: critical, unless --max-critical or --max-medium is given.
     #[arg(long, value_enum)]
     pub fail_on: Option<SeverityArg>,
+    /// Drop findings less sure than this before reporting and gating
+    /// [default: `min-confidence` of the configuration, else possible: all].
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub min_confidence: Option<ConfidenceArg>,
     /// Fail when there are more than N critical findings.
     #[arg(long, value_name = "N")]
     pub max_critical: Option<usize>,
@@ -174,13 +178,16 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
     let format: Format = args.format.into();
     let setup = adoption::Setup::new(&paths, args.config.as_deref())?;
     let progress = Arc::new(d2h_auditor::Progress::default());
-    let options = AuditOptions {
+    let mut options = AuditOptions {
         threads: args.threads,
         keep_sources: format == Format::Text,
         languages: args.lang.iter().map(|l| Language::from(*l)).collect(),
         progress: Some(Arc::clone(&progress)),
         ..setup.options()?
     };
+    if let Some(min) = args.min_confidence {
+        options.settings.min_confidence = min.into();
+    }
     let bar = crate::progress::start(progress, crate::progress::wanted(args.quiet));
     let outcome = audit(&setup.paths, &options);
     drop(bar);

@@ -670,3 +670,36 @@ class Detector(torch.nn.Module):
     assert_eq!(staged["summary"]["total"], 3);
     assert_eq!(staged["findings"][1]["severity"], "critical");
 }
+
+#[test]
+fn min_confidence_drops_less_sure_findings_before_the_gate() {
+    // `helper` is reached from `forward` with an unknown value: its `.item()`
+    // is critical (its context) and only possible (its receiver).
+    let source = format!("{MODEL}\n\ndef helper(v):\n    return v.item()\n\n\ndef forward(v):\n    return helper(v)\n");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "model.py", &source);
+    let all = report(dir.path(), &["."]);
+    let possible: Vec<&Value> = all["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["confidence"] == "possible")
+        .collect();
+    assert_eq!(possible.len(), 1, "{all:#}");
+    assert_eq!(possible[0]["severity"], "critical", "{all:#}");
+    let total = all["summary"]["total"].as_u64().unwrap();
+    let critical = all["summary"]["critical"].as_u64().unwrap();
+    // The flag, then the key: the possible finding is neither listed nor counted.
+    let certain = report(dir.path(), &[".", "--min-confidence", "certain"]);
+    assert_eq!(certain["summary"]["total"].as_u64().unwrap(), total - 1);
+    assert_eq!(certain["summary"]["critical"].as_u64().unwrap(), critical - 1);
+    write(dir.path(), "d2h.toml", "min-confidence = \"likely\"\n");
+    let likely = report(dir.path(), &["."]);
+    assert_eq!(likely["summary"]["total"].as_u64().unwrap(), total - 1);
+    // The flag wins over the key; the fingerprints do not depend on either.
+    let again = report(dir.path(), &[".", "--min-confidence", "possible"]);
+    assert_eq!(again["findings"], all["findings"]);
+    let out = d2h(dir.path()).arg("config").output().unwrap();
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert!(printed.contains("\nmin-confidence = \"likely\"\n"), "{printed}");
+}

@@ -10,6 +10,7 @@
 //! |---|---|---|
 //! | `select` / `ignore` | rule codes, prefixes (`D2H00`) or names | which rules report; the more specific entry wins |
 //! | `severity` | table: rule → `critical`/`medium`/`low` | that rule's findings get that severity |
+//! | `min-confidence` | `certain`/`likely`/`possible` | findings less sure are dropped (default `possible`: all) |
 //! | `hot-functions` | names, or prefixes ending in `*` | replaces the built-in hot roots |
 //! | `extend-hot-functions` | same | adds to them |
 //! | `guard-names` | names | more debug/logging flags (parts of names, any case) |
@@ -314,6 +315,10 @@ scalar-read = "medium"
             (
                 "severity = { D2H001 = \"high\" }",
                 "`severity.D2H001`: expected \"critical\", \"medium\" or \"low\", found \"high\"",
+            ),
+            (
+                "min-confidence = \"sure\"",
+                "`min-confidence`: expected \"certain\", \"likely\" or \"possible\", found \"sure\"",
             ),
             (
                 "severity = { D2H999 = \"low\" }",

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use d2h_rules::{RuleId, Severity};
+use d2h_rules::{Confidence, RuleId, Severity};
 use serde::{Deserialize, Serialize};
 
 use super::errors::{ConfigError, Place};
@@ -57,6 +57,9 @@ pub struct Config {
     /// specific selector over an earlier prefix).
     #[serde(deserialize_with = "shapes::severities")]
     pub severity: BTreeMap<RuleId, Severity>,
+    /// Findings less sure than this are dropped (`None`: `possible`, all).
+    #[serde(deserialize_with = "shapes::confidence")]
+    pub min_confidence: Option<Confidence>,
     /// Replaces the built-in hot roots.
     #[serde(deserialize_with = "shapes::optional_list")]
     pub hot_functions: Option<Vec<HotFunction>>,
@@ -190,12 +193,18 @@ impl Config {
             .unwrap_or_else(|| vec![Selector::try_from("D2H".to_string()).expect("D2H selects every rule")])
     }
 
+    /// The confidence threshold in effect (`possible`: every finding).
+    pub fn effective_min_confidence(&self) -> Confidence {
+        self.min_confidence.unwrap_or(Confidence::Possible)
+    }
+
     /// The configuration in effect: the defaults filled in, the `extend-`
     /// keys folded into the lists they extend. What `d2h config` prints.
     pub fn effective(&self) -> Config {
         Config {
             source: None,
             select: Some(self.effective_select()),
+            min_confidence: Some(self.effective_min_confidence()),
             hot_functions: Some(self.effective_hot_functions()),
             extend_hot_functions: Vec::new(),
             exclude: Some(self.effective_exclude()),
@@ -262,6 +271,7 @@ impl Config {
             base: self.base_dir(),
             enabled,
             severity: self.severity.clone(),
+            min_confidence: self.effective_min_confidence(),
             cold_paths: compile("cold-paths", &strings(&self.cold_paths))?,
             per_file_ignores,
             exclude: compile("exclude", &strings(&self.effective_exclude()))?,

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
-use d2h_rules::{RuleId, Severity};
+use d2h_rules::{Confidence, RuleId, Severity};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::Serializer;
 use serde::Deserialize;
@@ -140,6 +140,15 @@ fn strings<E: de::Error>(value: toml::Value) -> Result<Vec<String>, E> {
             other => Err(expected(what, &other)),
         })
         .collect()
+}
+
+/// A confidence name, in any case.
+pub(super) fn confidence<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Confidence>, D::Error> {
+    let value = toml::Value::deserialize(deserializer)?;
+    match value.as_str().map(str::parse) {
+        Some(Ok(confidence)) => Ok(Some(confidence)),
+        _ => Err(expected("\"certain\", \"likely\" or \"possible\"", &value)),
+    }
 }
 
 /// A severity name, in any case.

@@ -1,11 +1,14 @@
 //! Sites to findings: each site of a file (and each call of a sync helper or
 //! a configured transfer function, which only the project pass sees) gets a
-//! severity from its context and the reason for it, most decisive first.
+//! severity from its context and the reason for it, most decisive first,
+//! and a confidence from what is known of its receiver. The two are apart:
+//! severity is about how often a site runs on the work path, never about
+//! doubt; doubt is the confidence (with a note on it after the reason).
 
 use std::sync::Arc;
 
 use d2h_reports::{Finding, Fingerprinter};
-use d2h_rules::{RuleId, Severity};
+use d2h_rules::{Confidence, RuleId, Severity};
 
 use rustc_hash::FxHashSet as HashSet;
 
@@ -14,6 +17,11 @@ use crate::model::{CallSite, Certainty, Context, Site};
 use crate::policy::TransferFunction;
 use crate::source::one_line;
 
+/// How sure a site is to transfer, with a note on what is unknown.
+type Doubt = (Confidence, Option<String>);
+
+const CERTAIN: Doubt = (Confidence::Certain, None);
+
 impl Project<'_> {
     /// The findings of one file, in source order, with severities and reasons.
     ///
@@ -21,23 +29,25 @@ impl Project<'_> {
     /// that only the project pass finds (calls of sync helpers).
     pub fn findings(&self, file_index: usize, load_text: &dyn Fn() -> Option<Arc<str>>) -> Vec<Finding> {
         let file = &self.files[file_index];
-        let mut sites: Vec<(Site, Option<String>)> = Vec::new();
+        let mut sites: Vec<(Site, Doubt)> = Vec::new();
         for site in &file.sites {
-            let uncertainty = match &site.certainty {
-                Certainty::Known => None,
-                Certainty::Uncertain(note) => Some(note.clone()),
+            let doubt = match &site.certainty {
+                Certainty::Known => CERTAIN,
+                Certainty::Uncertain(note) => (Confidence::Possible, Some(note.clone())),
                 Certainty::Pending { origin, fallback } => {
+                    // A tensor through the call graph (a parameter whose
+                    // callers pass tensors, a callee's return): inferred.
                     let resolved = self.resolve_origin(file_index, origin, 0, &mut HashSet::default());
                     if resolved.is_tensor() {
-                        None
+                        (Confidence::Likely, None)
                     } else if let Some(note) = fallback {
-                        Some(note.clone())
+                        (Confidence::Possible, Some(note.clone()))
                     } else {
                         continue;
                     }
                 }
             };
-            sites.push((site.clone(), uncertainty));
+            sites.push((site.clone(), doubt));
         }
         let mut text: Option<Option<Arc<str>>> = None;
         sites.extend(self.transfer_calls(file_index, &mut text, load_text));
@@ -48,17 +58,21 @@ impl Project<'_> {
         let mut fingerprints = Fingerprinter::new();
         sites
             .into_iter()
-            .map(|(site, uncertainty)| {
+            .map(|(site, (confidence, doubt))| {
                 let symbol = site
                     .context
                     .function
                     .map_or_else(|| "<module>".to_string(), |f| file.functions[f].qualname.clone());
-                let (severity, reason) = self.severity(file_index, &site, uncertainty.as_deref());
+                let (severity, mut reason) = self.severity(file_index, &site);
+                if let Some(doubt) = doubt {
+                    reason = format!("{reason}; {doubt}");
+                }
                 let fingerprint = fingerprints.next(site.rule, &file.path, &symbol, &site.code);
                 Finding {
                     rule: site.rule,
                     name: site.rule.name().to_string(),
                     severity,
+                    confidence,
                     file: file.path.clone(),
                     line: site.span.line,
                     column: site.span.column,
@@ -104,7 +118,7 @@ impl Project<'_> {
         file_index: usize,
         text: &mut Option<Option<Arc<str>>>,
         load_text: &dyn Fn() -> Option<Arc<str>>,
-    ) -> Vec<(Site, Option<String>)> {
+    ) -> Vec<(Site, Doubt)> {
         if self.transfer_functions.is_empty() {
             return Vec::new();
         }
@@ -127,13 +141,16 @@ impl Project<'_> {
                 continue;
             }
             // A call linked by name to several methods, not all of them transfer functions.
-            let uncertainty = (matched.len() < callees.len()).then(|| {
+            let doubt = if matched.len() < callees.len() {
                 let names: Vec<String> = callees.iter().map(|id| format!("`{}`", self.qualname(*id))).collect();
-                format!(
+                let note = format!(
                     "the receiver's type is not known: the call may be any of {}",
                     names.join(", ")
-                )
-            });
+                );
+                (Confidence::Possible, Some(note))
+            } else {
+                CERTAIN
+            };
             sites.push((
                 Site {
                     rule: entry.rule,
@@ -147,7 +164,7 @@ impl Project<'_> {
                     )),
                     moves_module: false,
                 },
-                uncertainty,
+                doubt,
             ));
         }
         sites
@@ -160,7 +177,7 @@ impl Project<'_> {
         file_index: usize,
         text: &mut Option<Option<Arc<str>>>,
         load_text: &dyn Fn() -> Option<Arc<str>>,
-    ) -> Vec<(Site, Option<String>)> {
+    ) -> Vec<(Site, Doubt)> {
         let file = &self.files[file_index];
         let mut sites = Vec::new();
         for (call_index, call) in file.calls.iter().enumerate() {
@@ -184,14 +201,16 @@ impl Project<'_> {
                     note: Some(format!("calls `{}`, which synchronises", self.qualname(wrapper))),
                     moves_module: false,
                 },
-                None,
+                CERTAIN,
             ));
         }
         sites
     }
 
-    /// The severity of a site and the reason for it, most decisive context first.
-    fn severity(&self, file_index: usize, site: &Site, uncertainty: Option<&str>) -> (Severity, String) {
+    /// The severity of a site and the reason for it, most decisive context
+    /// first. Only where the site stands counts: doubt about its receiver is
+    /// the finding's confidence, never a lower severity.
+    fn severity(&self, file_index: usize, site: &Site) -> (Severity, String) {
         let file = &self.files[file_index];
         let context: &Context = &site.context;
         let function = context.function.map(|f| &file.functions[f]);
@@ -215,9 +234,6 @@ impl Project<'_> {
         };
         if let Some(kind) = &function.cold {
             return low(format!("in `{}` ({kind})", function.qualname));
-        }
-        if let Some(uncertain) = uncertainty {
-            return low(uncertain.to_string());
         }
         if site.moves_module {
             return low(format!(

@@ -8,7 +8,7 @@ use crate::common;
 use crate::common::{audit_sources, dump, expect};
 
 use d2h_reports::Report;
-use d2h_rules::{RuleId, Severity};
+use d2h_rules::{Confidence, RuleId, Severity};
 
 fn audit_source(source: &str) -> Report {
     audit_sources(&[("model.py", source)])
@@ -513,9 +513,10 @@ def forward(x: torch.Tensor):
 }
 
 #[test]
-fn helper_called_only_with_host_values_is_at_most_low_and_uncertain() {
+fn helper_called_only_with_host_values_keeps_its_context_and_is_possible() {
     // The caller passes a NumPy scalar: `.item()` in the helper is not known to
-    // be a tensor read, so it may be reported only as low, saying so.
+    // be a tensor read. Principle 1: doubt is the confidence (`possible`),
+    // never a lower severity; the helper is reached from `forward`, a hot root.
     let report = audit_sources(&[
         (
             "model.py",
@@ -530,10 +531,61 @@ def forward(x):
         ),
         ("helpers.py", "def to_scalar(t):\n    return t.item()\n"),
     ]);
-    for finding in &report.findings {
-        assert_eq!(finding.severity, Severity::Low, "{}", dump(&report));
-        assert!(finding.reason.contains("not known to be a tensor"), "{}", dump(&report));
-    }
+    assert_eq!(report.findings.len(), 1, "{}", dump(&report));
+    let finding = &report.findings[0];
+    assert_eq!(finding.severity, Severity::Critical, "{}", dump(&report));
+    assert_eq!(finding.confidence, Confidence::Possible, "{}", dump(&report));
+    assert!(finding.reason.contains("reached from `forward`"), "{}", dump(&report));
+    assert!(finding.reason.contains("type is not known"), "{}", dump(&report));
+}
+
+#[test]
+fn an_unknown_receiver_on_the_hot_path_is_critical_and_possible() {
+    let report = audit_source(
+        r#"def forward(x):
+    return x.item()
+"#,
+    );
+    assert_eq!(report.findings.len(), 1, "{}", dump(&report));
+    let finding = &report.findings[0];
+    assert_eq!(finding.severity, Severity::Critical, "{}", dump(&report));
+    assert_eq!(finding.confidence, Confidence::Possible, "{}", dump(&report));
+}
+
+#[test]
+fn a_parameter_whose_callers_pass_tensors_is_likely() {
+    let report = audit_sources(&[
+        (
+            "model.py",
+            r#"import torch
+
+import helpers
+
+
+def forward(x: torch.Tensor):
+    return helpers.to_scalar(x.sum())
+"#,
+        ),
+        ("helpers.py", "def to_scalar(t):\n    return t.item()\n"),
+    ]);
+    assert_eq!(report.findings.len(), 1, "{}", dump(&report));
+    let finding = &report.findings[0];
+    assert_eq!(finding.confidence, Confidence::Likely, "{}", dump(&report));
+    assert_eq!(finding.severity, Severity::Critical, "{}", dump(&report));
+}
+
+#[test]
+fn a_tensor_proven_in_its_function_is_certain() {
+    let report = audit_source(
+        r#"import torch
+
+
+def forward(x: torch.Tensor):
+    return x.item()
+"#,
+    );
+    assert_eq!(report.findings.len(), 1, "{}", dump(&report));
+    assert_eq!(report.findings[0].confidence, Confidence::Certain, "{}", dump(&report));
 }
 
 #[test]

@@ -6,6 +6,7 @@ fn finding(rule: RuleId, file: &str, line: u32, severity: Severity, runtime: Opt
         rule,
         name: rule.name().to_string(),
         severity,
+        confidence: d2h_rules::Confidence::Certain,
         file: file.to_string(),
         line,
         column: 5,

@@ -103,6 +103,16 @@ pub(super) fn printable(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// A finding's bracket in the text renderers: its severity, and its
+/// confidence when it is not certain (`critical`, `critical, possible`).
+pub(super) fn grade(f: &Finding) -> String {
+    if f.confidence.is_certain() {
+        f.severity.to_string()
+    } else {
+        format!("{}, {}", f.severity, f.confidence)
+    }
+}
+
 /// Findings per severity.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct Counts {

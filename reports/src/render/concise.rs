@@ -3,7 +3,7 @@
 
 use std::io;
 
-use super::common::{printable, summary_sentence, Palette, Style};
+use super::common::{grade, printable, summary_sentence, Palette, Style};
 use super::RenderOptions;
 use crate::Report;
 
@@ -19,7 +19,7 @@ pub(crate) fn render(report: &Report, options: RenderOptions, out: &mut dyn io::
                 format_args!("{}:{}:{}", printable(&f.file), f.line, f.column)
             ),
             paint.paint(style, f.rule.code()),
-            paint.paint(style, format_args!("[{}]", f.severity)),
+            paint.paint(style, format_args!("[{}]", grade(f))),
             f.rule.rule().summary,
             printable(&f.code),
         )?;

@@ -236,8 +236,8 @@ fn write_plan(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
             )?;
             writeln!(out, "|---:|---|---|---:|---:|---:|---|---|---|")?;
         } else {
-            writeln!(out, "| Line | Rule | Severity | Code | Why |")?;
-            writeln!(out, "|---:|---|---|---|---|")?;
+            writeln!(out, "| Line | Rule | Severity | Confidence | Code | Why |")?;
+            writeln!(out, "|---:|---|---|---|---|---|")?;
         }
         for f in &sites {
             let line = if f.end_line > f.line {
@@ -265,6 +265,9 @@ fn write_plan(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
                 )?;
             } else if runtime {
                 write!(out, " | | | |")?;
+            } else {
+                // Runtime findings did happen; only static ones have doubt.
+                write!(out, " {} |", f.confidence)?;
             }
             writeln!(
                 out,

@@ -95,7 +95,7 @@ fn finding_message(finding: &crate::Finding) -> String {
         "{}: `{}` ({}: {})",
         finding.rule.rule().summary,
         finding.code,
-        finding.severity,
+        common::grade(finding),
         finding.reason
     )
 }

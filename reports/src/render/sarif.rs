@@ -14,8 +14,12 @@
 //!   `note`), the summary, code and reason as `message.text`, the region
 //!   (1-based lines and columns, the end column exclusive, as SARIF wants),
 //!   the enclosing symbol as a logical location, `partialFingerprints`
-//!   `{"d2h/v1": fingerprint}`, and the d2h severity (and runtime counts) in
-//!   `properties`. `run.columnKind` is `unicodeCodePoints`, which is how d2h
+//!   `{"d2h/v1": fingerprint}`, a `rank`, and the d2h severity, confidence
+//!   (and runtime counts) in `properties`. SARIF's `rank` (§3.27.24) is the
+//!   result's priority, 0.0 to 100.0, higher first: the severity picks a band
+//!   (critical 70–90, medium 40–60, low 10–30) and the confidence the place
+//!   in it (certain at the top, likely 10 below, possible 20 below), so a
+//!   possible critical still outranks a certain medium. `run.columnKind` is `unicodeCodePoints`, which is how d2h
 //!   counts columns.
 //! - Findings suppressed in the source (a report's `suppressed` list) follow
 //!   the others as results with a `suppressions` entry: `kind` `inSource`,
@@ -36,7 +40,7 @@
 use std::collections::BTreeMap;
 use std::io;
 
-use d2h_rules::{RuleId, Severity};
+use d2h_rules::{Confidence, RuleId, Severity};
 use serde::Serialize;
 
 use super::{finding_message, Root};
@@ -159,6 +163,7 @@ struct SarifResult<'a> {
     message: Text,
     locations: [Location<'a>; 1],
     partial_fingerprints: BTreeMap<&'static str, &'a str>,
+    rank: f64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     suppressions: Vec<SarifSuppression<'a>>,
     properties: ResultProperties<'a>,
@@ -218,6 +223,7 @@ struct LogicalLocation<'a> {
 #[serde(rename_all = "camelCase")]
 struct ResultProperties<'a> {
     severity: Severity,
+    confidence: Confidence,
     #[serde(skip_serializing_if = "Option::is_none")]
     runtime: Option<&'a RuntimeStats>,
 }
@@ -325,6 +331,21 @@ fn section(page: &str, title: &str) -> Option<String> {
     (!paragraphs.is_empty()).then(|| paragraphs.join("\n\n"))
 }
 
+/// SARIF's `rank` of a finding: its severity's band, its confidence's place in it.
+fn rank(severity: Severity, confidence: Confidence) -> f64 {
+    let top = match severity {
+        Severity::Critical => 90.0,
+        Severity::Medium => 60.0,
+        Severity::Low => 30.0,
+    };
+    let doubt = match confidence {
+        Confidence::Certain => 0.0,
+        Confidence::Likely => 10.0,
+        Confidence::Possible => 20.0,
+    };
+    top - doubt
+}
+
 fn level(severity: Severity) -> &'static str {
     match severity {
         Severity::Critical => "error",
@@ -359,9 +380,11 @@ fn result<'a>(
             }]),
         }],
         partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, f.fingerprint.as_str())]),
+        rank: rank(f.severity, f.confidence),
         suppressions: suppression.map(|s| suppression_of(f, s, paths)).into_iter().collect(),
         properties: ResultProperties {
             severity: f.severity,
+            confidence: f.confidence,
             runtime: f.runtime.as_ref(),
         },
     }
@@ -501,6 +524,14 @@ mod tests {
         assert_eq!(file_uri("/srv/my repo/"), "file:///srv/my%20repo/");
         assert_eq!(file_uri("C:/repo/"), "file:///C:/repo/");
         assert_eq!(file_uri("//host/share/"), "file://host/share/");
+    }
+
+    #[test]
+    fn rank_orders_by_severity_then_confidence() {
+        assert_eq!(rank(Severity::Critical, Confidence::Certain), 90.0);
+        assert_eq!(rank(Severity::Medium, Confidence::Likely), 50.0);
+        assert_eq!(rank(Severity::Low, Confidence::Possible), 10.0);
+        assert!(rank(Severity::Critical, Confidence::Possible) > rank(Severity::Medium, Confidence::Certain));
     }
 
     #[test]

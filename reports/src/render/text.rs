@@ -6,7 +6,7 @@ use std::io;
 
 use unicode_width::UnicodeWidthChar;
 
-use super::common::{human_bytes, plural, printable, summary_sentence, Palette, Style};
+use super::common::{grade, human_bytes, plural, printable, summary_sentence, Palette, Style};
 use super::RenderOptions;
 use crate::{Finding, LatencyStats, MemoryStats, Report, RuntimeStats, SourceCache};
 
@@ -61,7 +61,7 @@ fn write_finding(f: &Finding, sources: &SourceCache, paint: Palette, out: &mut d
             format_args!("{}:{}:{}", printable(&f.file), f.line, f.column)
         ),
         paint.paint(style, f.rule.code()),
-        paint.paint(style, format_args!("[{}]", f.severity)),
+        paint.paint(style, format_args!("[{}]", grade(f))),
         paint.paint(Style::BOLD, f.rule.rule().summary),
     )?;
 
@@ -282,6 +282,7 @@ mod tests {
             rule: RuleId::ExplicitCopy,
             name: "explicit-copy".to_string(),
             severity: Severity::Low,
+            confidence: d2h_rules::Confidence::Certain,
             file: "min.py".to_string(),
             line: 1,
             column,

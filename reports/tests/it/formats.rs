@@ -474,9 +474,15 @@ fn github_annotates_each_finding_at_its_repository_path() {
             Some(format!("{} {}", f.rule.code(), f.rule.name()).as_str())
         );
         let (first, help) = c.message.split_once('\n').expect("message and help");
+        // The confidence follows the severity when it is not certain.
+        let grade = if f.confidence == d2h_rules::Confidence::Certain {
+            f.severity.to_string()
+        } else {
+            format!("{}, {}", f.severity, f.confidence)
+        };
         assert_eq!(
             first,
-            format!("{}: `{}` ({}: {})", f.rule.rule().summary, f.code, f.severity, f.reason)
+            format!("{}: `{}` ({grade}: {})", f.rule.rule().summary, f.code, f.reason)
         );
         assert_eq!(help, format!("help: {}", f.rule.rule().fix.python));
     }
