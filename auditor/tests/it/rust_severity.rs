@@ -980,8 +980,11 @@ fn the_pipeline_passes_its_own_rules_with_every_marked_transfer_at_its_call_site
     for f in &report.findings {
         let in_tests = f.reason.contains("test code") || f.reason.contains("benchmark code");
         let gate_call = f.reason.contains("a transfer function of the configuration");
+        // candle-transformers' SAM code, vendored as upstream wrote it, uploads at model
+        // construction (see predictor/sam/mod.rs): allowed there, and only as setup.
+        let vendored_setup = f.file.starts_with("src/predictor/sam/") && f.severity == Severity::Low;
         assert!(
-            in_tests || gate_call || f.file == "src/transfer.rs",
+            in_tests || gate_call || vendored_setup || f.file == "src/transfer.rs",
             "a finding outside the gate: {f:#?}"
         );
     }
