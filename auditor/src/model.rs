@@ -162,12 +162,16 @@ pub struct Context {
     pub cold_block: Option<String>,
     /// The innermost enclosing loop.
     pub in_loop: Option<LoopContext>,
+    /// Code that runs once per call or once per object, not every time its
+    /// function does (a lazy initialisation `if self.x is None:`): why.
+    /// Medium at most; its calls do not carry hotness.
+    pub once: Option<String>,
 }
 
 impl Context {
     /// Calls made here propagate hotness only when nothing local makes them cold.
     pub fn propagates(&self) -> bool {
-        self.guard.is_none() && self.error_path.is_none() && self.cold_block.is_none()
+        self.guard.is_none() && self.error_path.is_none() && self.cold_block.is_none() && self.once.is_none()
     }
 }
 

@@ -58,6 +58,9 @@ pub struct Policy {
     pub guard_calls: Vec<String>,
     /// Callee names that count as model calls when a loop body calls them.
     pub model_names: Vec<String>,
+    /// Fragments of a loop's iterable that make it a loop over the work's
+    /// data, a frame loop (`for batch in tqdm(val_loader)`, `for frame in frames`).
+    pub data_loop_fragments: Vec<String>,
     /// Cold functions: (name prefix, what they are), matched after leading underscores.
     pub cold_prefixes: Vec<(String, String)>,
     /// Cold functions by exact name.
@@ -70,6 +73,16 @@ pub struct Policy {
     pub python: PythonPolicy,
     /// Names only Rust code has.
     pub rust: RustPolicy,
+}
+
+/// A name's letters and digits, lowercased, with the underscores that split
+/// its words dropped (`_post_process_boxes` and `postProcessBoxes` both fold
+/// to `postprocessboxes`).
+fn fold_words(name: &str) -> String {
+    name.chars()
+        .filter(|c| *c != '_')
+        .flat_map(|c| c.to_lowercase())
+        .collect()
 }
 
 fn owned(items: &[&str]) -> Vec<String> {
@@ -112,6 +125,7 @@ impl Default for Policy {
                 "tracker",
                 "pipeline",
             ]),
+            data_loop_fragments: owned(&["loader", "dataset", "tqdm", "frames", "video", "batches"]),
             cold_prefixes: pairs(&[
                 ("load", "load/save"),
                 ("save", "load/save"),
@@ -149,10 +163,12 @@ impl Policy {
         if self.hot_names.iter().any(|n| n == name) {
             return Some(format!("named `{name}`"));
         }
-        let bare = name.trim_start_matches('_');
+        // Words may be split by underscores or case (`post_process_boxes`,
+        // `postProcess`): a prefix matches the name's letters, lowercased.
+        let folded = fold_words(name);
         self.hot_prefixes
             .iter()
-            .find(|p| bare.starts_with(p.as_str()))
+            .find(|p| folded.starts_with(fold_words(p).as_str()))
             .map(|p| format!("named `{p}*`"))
     }
 
@@ -258,6 +274,10 @@ mod tests {
         assert!(p.hot_by_name("forward").is_some());
         assert!(p.hot_by_name("predict_sam").is_some());
         assert!(p.hot_by_name("_postprocess_boxes").is_some());
+        assert!(p.hot_by_name("post_process_object_detection").is_some());
+        assert!(p.hot_by_name("postProcess").is_some());
+        assert!(p.hot_by_name("post_processing").is_some());
+        assert!(p.hot_by_name("prep_data").is_none());
         assert!(p.hot_by_name("prepare").is_none());
     }
 

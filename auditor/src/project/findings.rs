@@ -241,6 +241,9 @@ impl Project<'_> {
                 function.qualname
             ));
         }
+        if let Some(once) = &context.once {
+            return (Severity::Medium, format!("{note}in `{}`, {once}", function.qualname));
+        }
         let id = (file_index, context.function.unwrap_or_default());
         let in_loop = context.in_loop.as_ref();
         if let Some(chain) = self.hot.get(&id) {
@@ -263,8 +266,13 @@ impl Project<'_> {
             ));
         }
         if let Some(model_call) = in_loop.and_then(|l| l.calls_model.as_ref()) {
+            let what = if model_call.starts_with("iterates ") {
+                model_call.clone()
+            } else {
+                format!("calls `{model_call}`")
+            };
             let why = format!(
-                "in the body of a loop in `{}` that calls `{model_call}` (frame loop)",
+                "in the body of a loop in `{}` that {what} (frame loop)",
                 function.qualname
             );
             return (Severity::Critical, format!("{note}{why}"));

@@ -96,7 +96,15 @@ impl Project<'_> {
         if let Some(guard) = &context.guard {
             return Some(format!("guarded by `{guard}`"));
         }
-        if let Some(why) = context.error_path.as_ref().or(context.cold_block.as_ref()) {
+        if let Some(why) = context.error_path.as_ref() {
+            return Some(why.clone());
+        }
+        if let Some(why) = &context.cold_block {
+            // A script's `if __name__ == "__main__":` calls its entry point:
+            // the callee is the program, not setup (it keeps its own severity).
+            if why.starts_with("under `if __name__") {
+                return None;
+            }
             return Some(why.clone());
         }
         let Some(function) = context.function else {

@@ -72,7 +72,9 @@ impl Analyzer<'_> {
                 let line = self.span(for_stmt.range()).line;
                 self.recorder.context.in_loop = Some(LoopContext {
                     line,
-                    calls_model: self.model_call_in(&for_stmt.body),
+                    calls_model: self
+                        .model_call_in(&for_stmt.body)
+                        .or_else(|| self.data_loop_over(&for_stmt.iter)),
                 });
                 self.block(&for_stmt.body);
                 self.recorder.context.in_loop = saved;
@@ -196,9 +198,22 @@ impl Analyzer<'_> {
                 .map(|c| (c.test.as_ref(), c.body.as_slice())),
         );
         let saved = self.recorder.context.guard.clone();
+        // `if self.x is None:` / `if not self._initialized:` in a function:
+        // a lazy initialisation, whose body runs once, not every call.
+        let lazy_init = self
+            .recorder
+            .context
+            .function
+            .filter(|_| self.recorder.context.once.is_none())
+            .and_then(|_| lazy_init_test(&if_stmt.test))
+            .map(|attr| format!("in a lazy initialisation (`if` on `{attr}`): runs once, not every call"));
         // A negated guard (`if not debug:`) guards the branches after it.
         let mut guard_for_rest: Option<String> = None;
-        for (test, body) in tests {
+        for (index, (test, body)) in tests.into_iter().enumerate() {
+            let saved_once = self.recorder.context.once.clone();
+            if index == 0 && lazy_init.is_some() {
+                self.recorder.context.once = lazy_init.clone();
+            }
             let mut guard = guard_for_rest.clone();
             if let Some(test) = test {
                 match self.guard_of(test) {
@@ -224,6 +239,7 @@ impl Analyzer<'_> {
                 .as_ref()
                 .map(|(name, ty)| (name.clone(), self.env.insert(name.clone(), ty.clone())));
             self.block(body);
+            self.recorder.context.once = saved_once;
             if let Some((name, previous)) = shadowed {
                 match previous {
                     Some(ty) => self.env.insert(name, ty),
@@ -300,6 +316,22 @@ impl Analyzer<'_> {
         }
     }
 
+    /// A loop over the work's data (a data loader, a dataset, video frames,
+    /// `tqdm(loader)`, `enumerate(loader)`) is a frame loop even when the
+    /// model call sits in a helper: what it iterates, as `iterates `...``.
+    fn data_loop_over(&self, iter: &Expr) -> Option<String> {
+        let text = self.text_of(iter);
+        let lower = text.to_ascii_lowercase();
+        if [".items()", ".keys()", ".values()"].iter().any(|m| lower.ends_with(m)) {
+            return None;
+        }
+        self.policy
+            .data_loop_fragments
+            .iter()
+            .any(|f| lower.contains(f.as_str()))
+            .then(|| format!("iterates `{text}`"))
+    }
+
     /// The model-like call in a loop body that makes it a frame loop, if any.
     fn model_call_in(&self, body: &[Stmt]) -> Option<String> {
         let mut finder = ModelCallFinder {
@@ -349,6 +381,46 @@ impl<'a> Visitor<'a> for ModelCallFinder<'_, '_> {
         self.depth += 1;
         visitor::walk_expr(self, expr);
         self.depth -= 1;
+    }
+}
+
+/// The attribute a lazy-initialisation test checks, if `test` is one:
+/// `self.x is None`, `not self._initialized`, `not hasattr(self, "x")`,
+/// `self.x is None or self.y is None` (state of the object, set by the
+/// body, so the body runs once per object).
+fn lazy_init_test(test: &Expr) -> Option<String> {
+    let self_attr = |e: &Expr| match e {
+        Expr::Attribute(attr) if matches!(attr.value.as_ref(), Expr::Name(n) if n.id.as_str() == "self") => {
+            Some(format!("self.{}", attr.attr.as_str()))
+        }
+        _ => None,
+    };
+    match test {
+        Expr::Compare(compare) => {
+            let [ast::CmpOp::Is] = &compare.ops[..] else {
+                return None;
+            };
+            let [Expr::NoneLiteral(_)] = &compare.comparators[..] else {
+                return None;
+            };
+            self_attr(&compare.left)
+        }
+        Expr::UnaryOp(unary) if unary.op == ast::UnaryOp::Not => match unary.operand.as_ref() {
+            Expr::Call(call) if matches!(call.func.as_ref(), Expr::Name(n) if n.id.as_str() == "hasattr") => {
+                match &call.arguments.args[..] {
+                    [Expr::Name(n), Expr::StringLiteral(s)] if n.id.as_str() == "self" => {
+                        Some(format!("self.{}", s.value.to_str()))
+                    }
+                    _ => None,
+                }
+            }
+            operand => self_attr(operand),
+        },
+        Expr::BoolOp(bool_op) if bool_op.op == ast::BoolOp::Or => {
+            let attrs: Option<Vec<String>> = bool_op.values.iter().map(lazy_init_test).collect();
+            attrs.and_then(|a| a.into_iter().next())
+        }
+        _ => None,
     }
 }
 
