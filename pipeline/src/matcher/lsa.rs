@@ -135,7 +135,7 @@ pub struct AssignOp {
 
 /// `(batch, rows, cols)` of a rank-2 or rank-3 cost tensor.
 pub(crate) fn problem_dims(shape: &Shape) -> candle_core::Result<(usize, usize, usize)> {
-    match shape.dims() {
+    match *shape.dims() {
         [rows, cols] => Ok((1, rows, cols)),
         [batch, rows, cols] => Ok((batch, rows, cols)),
         _ => candle_core::bail!("linear-assignment expects an (R, C) or (B, R, C) cost tensor, got {shape:?}"),
