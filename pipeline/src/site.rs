@@ -182,6 +182,7 @@ mod tests {
         fn method(&self) -> Symbol {
             crate::symbol!()
         }
+        #[allow(clippy::redundant_closure_call)] // a closure inside a closure, on purpose
         fn in_closure(&self) -> Symbol {
             let f = || (|| crate::symbol!())();
             f()
@@ -213,6 +214,7 @@ mod tests {
 
     mod elsewhere {
         impl super::Plain {
+            #[allow(clippy::wrong_self_convention)] // the name says where it is defined
             pub(super) fn from_another_module(&self) -> super::Symbol {
                 crate::symbol!()
             }
