@@ -205,6 +205,8 @@ impl Analyzer<'_> {
             .context
             .function
             .filter(|_| self.recorder.context.once.is_none())
+            // `if not self.debug:` is a debug guard's other branch, not an initialisation.
+            .filter(|_| self.guard_of(&if_stmt.test).is_none())
             .and_then(|_| lazy_init_test(&if_stmt.test))
             .map(|attr| format!("in a lazy initialisation (`if` on `{attr}`): runs once, not every call"));
         // A negated guard (`if not debug:`) guards the branches after it.
