@@ -30,6 +30,12 @@ pub(crate) struct Analyzer<'a> {
     pub env: HashMap<String, Ty>,
     /// Local names bound to pinned host memory.
     pub pinned: FxHashSet<String>,
+    /// Local names bound to a comparison (`keep = scores > t`): a boolean mask
+    /// whatever the operands' types.
+    pub masks: FxHashSet<String>,
+    /// Local names bound to an integer index or a slice (`keep = nms(..)`,
+    /// `s = slice(..)`): indexing with them gathers without syncing.
+    pub indices: FxHashSet<String>,
     /// Module-level names → type.
     pub globals: HashMap<String, Ty>,
     /// Classes defined in this file that derive from a torch module.
@@ -63,6 +69,8 @@ impl<'a> Analyzer<'a> {
             recorder,
             env: HashMap::default(),
             pinned: FxHashSet::default(),
+            masks: FxHashSet::default(),
+            indices: FxHashSet::default(),
             globals: HashMap::default(),
             module_classes: Vec::new(),
             classes: Vec::new(),

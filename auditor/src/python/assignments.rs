@@ -58,8 +58,80 @@ impl Analyzer<'_> {
         }
     }
 
-    /// Remembers whether an assignment target now holds pinned memory.
+    /// Whether `expr` is a boolean mask by its shape: a comparison (other than
+    /// `is`/`in`), `~`/`&`/`|`/`^` of one, or a name bound to one.
+    pub(super) fn is_syntactic_mask(&self, expr: &Expr) -> bool {
+        match expr {
+            Expr::Compare(compare) => compare.ops.iter().all(|op| {
+                !matches!(
+                    op,
+                    ast::CmpOp::Is | ast::CmpOp::IsNot | ast::CmpOp::In | ast::CmpOp::NotIn
+                )
+            }),
+            Expr::UnaryOp(unary) if unary.op == ast::UnaryOp::Invert => self.is_syntactic_mask(&unary.operand),
+            Expr::BinOp(bin_op)
+                if matches!(
+                    bin_op.op,
+                    ast::Operator::BitAnd | ast::Operator::BitOr | ast::Operator::BitXor
+                ) =>
+            {
+                self.is_syntactic_mask(&bin_op.left) || self.is_syntactic_mask(&bin_op.right)
+            }
+            Expr::Name(name) => self.masks.contains(name.id.as_str()),
+            _ => false,
+        }
+    }
+
+    /// Whether `expr` is an integer index or a slice by its shape: the result
+    /// of `nms`, `batched_nms`, `argsort`, `argmax`, `argmin`, `topk(..).indices`,
+    /// `torch.where(m)[0]`, `nonzero(..)[..]`, `slice(..)`, or a name bound to one.
+    /// Indexing with one gathers on the device without syncing.
+    pub(super) fn is_integer_index(&self, expr: &Expr) -> bool {
+        match expr {
+            Expr::Call(call) => {
+                let name = match call.func.as_ref() {
+                    Expr::Name(name) => name.id.as_str(),
+                    Expr::Attribute(attr) => attr.attr.as_str(),
+                    _ => return false,
+                };
+                matches!(
+                    name,
+                    "nms" | "batched_nms" | "argsort" | "argmax" | "argmin" | "slice" | "arange" | "randperm"
+                ) || (name == "long"
+                    && matches!(call.func.as_ref(), Expr::Attribute(attr) if self.is_integer_index(&attr.value)))
+            }
+            Expr::Attribute(attr) => attr.attr.as_str() == "indices",
+            Expr::Subscript(subscript) => match subscript.value.as_ref() {
+                Expr::Call(call) => match call.func.as_ref() {
+                    Expr::Name(name) => matches!(name.id.as_str(), "where" | "nonzero" | "topk" | "sort"),
+                    Expr::Attribute(attr) => matches!(attr.attr.as_str(), "where" | "nonzero" | "topk" | "sort"),
+                    _ => false,
+                },
+                _ => self.is_integer_index(&subscript.value),
+            },
+            Expr::Name(name) => self.indices.contains(name.id.as_str()),
+            _ => false,
+        }
+    }
+
+    /// Remembers whether an assignment target now holds a mask or an integer index.
+    fn track_index(&mut self, target: &Expr, value: &Expr) {
+        if let Expr::Name(name) = target {
+            let name = name.id.as_str();
+            let (mask, index) = (self.is_syntactic_mask(value), self.is_integer_index(value));
+            for (set, on) in [(&mut self.masks, mask), (&mut self.indices, index)] {
+                if on {
+                    set.insert(name.to_string());
+                } else {
+                    set.remove(name);
+                }
+            }
+        }
+    }
+
+    /// Remembers whether an assignment target now holds pinned memory (and a mask or an index).
     pub(super) fn track_pinned(&mut self, target: &Expr, value: &Expr) {
+        self.track_index(target, value);
         let pinned = self.is_pinned(value);
         match target {
             Expr::Name(name) => {

@@ -282,8 +282,15 @@ impl Analyzer<'_> {
         };
         for index in indices {
             let ty = self.expr(index);
+            let shape = if self.is_integer_index(index) {
+                rules::data_dependent_shape::IndexShape::Integer
+            } else if self.is_syntactic_mask(index) {
+                rules::data_dependent_shape::IndexShape::Mask
+            } else {
+                rules::data_dependent_shape::IndexShape::Other
+            };
             let cx = &mut self.recorder;
-            rules::data_dependent_shape::python_subscript(cx, &base, index, &ty, subscript.range());
+            rules::data_dependent_shape::python_subscript(cx, &base, index, &ty, shape, subscript.range());
             rules::blocking_upload::python_subscript(cx, &base, index, &ty, subscript.range());
             if base == Ty::HostSeq {
                 let what = "used as a list index (`__index__`)";

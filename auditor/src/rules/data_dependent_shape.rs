@@ -72,11 +72,49 @@ pub(crate) fn python_library_call(cx: &mut Recorder, call: &FunctionCall) {
     cx.site(RULE, cx.loc(call.site), Certainty::Known, Some(note));
 }
 
+/// What an index is by its shape, whatever its type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IndexShape {
+    /// A comparison, a logical combination of one, or a name bound to one.
+    Mask,
+    /// The result of `nms`, `argsort`, `topk(..).indices`, `torch.where(m)[0]`,
+    /// a `slice(..)`: indexing with it gathers on the device without syncing.
+    Integer,
+    Other,
+}
+
 /// `x[mask]` of a device tensor `x`: `index` of type `index_ty` is one of its indices.
-pub(crate) fn python_subscript(cx: &mut Recorder, base: &Ty, index: &Expr, index_ty: &Ty, range: TextRange) {
-    if base.is_tensor() && is_mask_index(index, index_ty) {
-        let note = Some("boolean-mask indexing".into());
-        cx.site(RULE, cx.loc(range), Certainty::Known, note);
+/// A comparison used as the index of a value of unknown type is a `possible` site.
+pub(crate) fn python_subscript(
+    cx: &mut Recorder,
+    base: &Ty,
+    index: &Expr,
+    index_ty: &Ty,
+    shape: IndexShape,
+    range: TextRange,
+) {
+    if shape == IndexShape::Integer {
+        return;
+    }
+    let mask = is_mask_index(index, index_ty) || shape == IndexShape::Mask;
+    if !mask {
+        return;
+    }
+    let loc = cx.loc(range);
+    match base {
+        Ty::Tensor { .. } => cx.site(RULE, loc, Certainty::Known, Some("boolean-mask indexing".into())),
+        Ty::Unknown(origin) if shape == IndexShape::Mask || index_ty.is_mask() => {
+            let note = "boolean-mask indexing; the receiver's type is not known (numpy arrays index the same way)";
+            let certainty = match origin {
+                Some(origin) => Certainty::Pending {
+                    origin: origin.clone(),
+                    fallback: Some(note.to_string()),
+                },
+                None => Certainty::Uncertain(note.to_string()),
+            };
+            cx.site(RULE, loc, certainty, Some("boolean-mask indexing".into()));
+        }
+        _ => {}
     }
 }
 
