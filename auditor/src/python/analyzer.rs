@@ -250,7 +250,8 @@ pub fn element_type(ty: &Ty) -> Ty {
         Ty::Tensor { .. } => Ty::TENSOR,
         Ty::HostTensor => Ty::HostTensor,
         Ty::Unknown(origin) => Ty::Unknown(origin.clone()),
-        Ty::Module => Ty::UNKNOWN,
+        // What a library returns on the host (`rows, cols = linear_sum_assignment(c)`) unpacks to host values.
+        Ty::Host => Ty::Host,
         _ => Ty::UNKNOWN,
     }
 }

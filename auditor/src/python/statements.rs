@@ -475,6 +475,8 @@ fn iterated(ty: &Ty) -> Ty {
     match ty {
         Ty::Tensor { .. } => Ty::TENSOR,
         Ty::HostTensor => Ty::HostTensor,
+        // Iterating a host value (a numpy array, a dict's keys) yields host values.
+        Ty::Host => Ty::Host,
         _ => Ty::UNKNOWN,
     }
 }
