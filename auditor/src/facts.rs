@@ -12,7 +12,7 @@ use std::sync::Arc;
 use d2h_rules::RuleId;
 use ruff_text_size::TextRange;
 
-use crate::model::{ArgSlot, CallSite, CallTarget, Certainty, Context, FunctionFacts, Origin, Site, Span, Ty};
+use crate::model::{ArgSlot, CallSite, CallTarget, Certainty, ClassFacts, Context, FunctionFacts, Origin, Site, Span, Ty};
 use crate::policy::Policy;
 use crate::source::{one_line, LineIndex};
 
@@ -53,6 +53,7 @@ pub struct Facts {
     /// Where an expression nested deeper than [`MAX_EXPR_DEPTH`] was met, if anywhere.
     pub too_deep_at: Option<usize>,
     pub functions: Vec<FunctionFacts>,
+    pub classes: Vec<ClassFacts>,
     pub sites: Vec<Site>,
     pub calls: Vec<CallSite>,
 }
@@ -112,6 +113,15 @@ pub struct Recorder<'a> {
     last_context: Arc<Context>,
     /// When false (a front end's pre-pass), nothing is recorded.
     pub recording: bool,
+}
+
+impl Recorder<'_> {
+    /// Records a class and the names of its bases (nothing during pre-passes).
+    pub fn record_class(&mut self, name: String, bases: Vec<String>) {
+        if self.recording {
+            self.facts.classes.push(ClassFacts { name, bases });
+        }
+    }
 }
 
 impl<'a> Recorder<'a> {

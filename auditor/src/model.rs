@@ -240,6 +240,18 @@ pub struct FileFacts {
     pub module: String,
     pub is_test: bool,
     pub functions: Vec<FunctionFacts>,
+    /// The classes the file defines, with the names of their bases.
+    pub classes: Vec<ClassFacts>,
     pub sites: Vec<Site>,
     pub calls: Vec<CallSite>,
+}
+
+/// A class and the names it derives from (`class Head(nn.Module)`: `Module`),
+/// so a call of `self.m()` in a base class reaches the subclasses' `m`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassFacts {
+    /// As methods name it in [`FunctionFacts::class`] (`Outer.Inner` when nested).
+    pub name: String,
+    /// The last segment of each base (`nn.Module` → `Module`).
+    pub bases: Vec<String>,
 }

@@ -26,6 +26,9 @@ const RESOLUTION_DEPTH: usize = 4;
 /// Most project methods a `obj.m()` call may stand for before it is too ambiguous to link.
 const MAX_METHOD_CANDIDATES: usize = 3;
 
+/// Most classes searched above or below one class for a `self.m()` call.
+const MAX_CLASS_WALK: usize = 256;
+
 pub struct Project<'a> {
     files: &'a [FileFacts],
     /// (module, function name) → module-level functions.
@@ -36,6 +39,12 @@ pub struct Project<'a> {
     by_class_method: HashMap<(&'a str, &'a str), Vec<FnId>>,
     /// method name → methods anywhere.
     by_method: HashMap<&'a str, Vec<FnId>>,
+    /// class → the names of its bases (last segments).
+    bases: HashMap<&'a str, Vec<&'a str>>,
+    /// A base's name (last segment) → the classes deriving from it directly.
+    subclasses: HashMap<&'a str, Vec<&'a str>>,
+    /// A class's last segment → the classes of that name.
+    classes_by_name: HashMap<&'a str, Vec<&'a str>>,
     /// Every dotted part of every project module (`pkg`, `sub`, `mod`).
     module_parts: HashSet<&'a str>,
     /// What each call site (file, call) resolves to, computed once.
@@ -62,6 +71,9 @@ impl<'a> Project<'a> {
             by_name: HashMap::default(),
             by_class_method: HashMap::default(),
             by_method: HashMap::default(),
+            bases: HashMap::default(),
+            subclasses: HashMap::default(),
+            classes_by_name: HashMap::default(),
             module_parts: files.iter().flat_map(|f| f.module.split('.')).collect(),
             call_targets: Vec::new(),
             callers: HashMap::default(),
@@ -80,6 +92,15 @@ impl<'a> Project<'a> {
     }
 
     fn index(&mut self) {
+        for class in self.files.iter().flat_map(|file| &file.classes) {
+            let bases: Vec<&str> = class.bases.iter().map(String::as_str).collect();
+            for &base in &bases {
+                self.subclasses.entry(base).or_default().push(class.name.as_str());
+            }
+            self.bases.entry(class.name.as_str()).or_default().extend(bases);
+            let last = class.name.rsplit('.').next().unwrap_or(&class.name);
+            self.classes_by_name.entry(last).or_default().push(class.name.as_str());
+        }
         for (file_index, file) in self.files.iter().enumerate() {
             for (fn_index, function) in file.functions.iter().enumerate() {
                 let id = (file_index, fn_index);
@@ -189,17 +210,19 @@ impl<'a> Project<'a> {
                 }
             }
             CallTarget::SelfMethod { class, method } => {
-                let same_class: Vec<FnId> = self
-                    .by_class_method
-                    .get(&(class.as_str(), method.as_str()))
-                    .into_iter()
-                    .flatten()
-                    .copied()
-                    .collect();
-                if !same_class.is_empty() {
-                    return same_class;
+                // The class's own method, else the nearest base's; and the
+                // overrides in its subclasses, which `self` may be.
+                let mut found = self.class_methods(class, method);
+                if found.is_empty() {
+                    found = self.inherited_method(class, method);
                 }
-                self.methods_named(method)
+                found.extend(self.overriding_methods(class, method));
+                if found.is_empty() {
+                    return self.methods_named(method);
+                }
+                found.sort_unstable();
+                found.dedup();
+                found
             }
             CallTarget::Method { method } => self.methods_named(method),
             CallTarget::MethodOfResult { receiver, method } => {
@@ -223,6 +246,63 @@ impl<'a> Project<'a> {
                 }
             }
         }
+    }
+
+    /// The methods named `method` of the classes named `class` (the last segment matches).
+    fn class_methods(&self, class: &str, method: &str) -> Vec<FnId> {
+        self.by_class_method.get(&(class, method)).cloned().unwrap_or_default()
+    }
+
+    /// `method` as the nearest bases of `class` define it, breadth-first.
+    fn inherited_method(&self, class: &str, method: &str) -> Vec<FnId> {
+        let mut seen: HashSet<&str> = HashSet::default();
+        let mut level: Vec<&str> = self.bases_of(class);
+        while !level.is_empty() && seen.len() < MAX_CLASS_WALK {
+            let found: Vec<FnId> = level
+                .iter()
+                .flat_map(|base| self.classes_named(base))
+                .flat_map(|base| self.class_methods(base, method))
+                .collect();
+            if !found.is_empty() {
+                return found;
+            }
+            level = level
+                .into_iter()
+                .filter(|base| seen.insert(base))
+                .flat_map(|base| self.classes_named(base).into_iter().flat_map(|c| self.bases_of(c)))
+                .collect();
+        }
+        Vec::new()
+    }
+
+    /// `method` as the classes deriving from `class`, at any depth, override it.
+    fn overriding_methods(&self, class: &str, method: &str) -> Vec<FnId> {
+        let mut seen: HashSet<&str> = HashSet::default();
+        let mut queue: Vec<&str> = vec![class];
+        let mut found = Vec::new();
+        while let Some(current) = queue.pop() {
+            if seen.len() >= MAX_CLASS_WALK {
+                break;
+            }
+            let last = current.rsplit('.').next().unwrap_or(current);
+            for &sub in self.subclasses.get(last).into_iter().flatten() {
+                if seen.insert(sub) {
+                    found.extend(self.class_methods(sub, method));
+                    queue.push(sub);
+                }
+            }
+        }
+        found
+    }
+
+    /// The bases `class` names.
+    fn bases_of(&self, class: &str) -> Vec<&'a str> {
+        self.bases.get(class).cloned().unwrap_or_default()
+    }
+
+    /// The project classes whose name (last segment) is `name`.
+    fn classes_named(&self, name: &str) -> Vec<&'a str> {
+        self.classes_by_name.get(name).cloned().unwrap_or_default()
     }
 
     fn methods_named(&self, method: &str) -> Vec<FnId> {

@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap as HashMap;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 
-use super::analyzer::{Analyzer, ClassScope};
+use super::analyzer::{name_of, Analyzer, ClassScope};
 use super::apis;
 use crate::facts::MAX_EXPR_DEPTH;
 use crate::model::{FunctionFacts, Origin, Ty};
@@ -134,6 +134,18 @@ impl Analyzer<'_> {
             Some(outer) => format!("{}.{}", outer.name, class.name),
             None => class.name.to_string(),
         };
+        let bases = class
+            .arguments
+            .iter()
+            .flat_map(|arguments| arguments.args.iter())
+            .filter_map(|base| match base {
+                // `Base[Config]`
+                Expr::Subscript(subscript) => name_of(&subscript.value),
+                base => name_of(base),
+            })
+            .map(str::to_string)
+            .collect();
+        self.recorder.record_class(qualified_name.clone(), bases);
         let mut attrs = if self.recorder.recording {
             self.class_attributes(&class.body)
         } else {

@@ -292,6 +292,7 @@ impl Analyzer<'_> {
             let cx = &mut self.recorder;
             rules::data_dependent_shape::python_subscript(cx, &base, index, &ty, shape, subscript.range());
             rules::blocking_upload::python_subscript(cx, &base, index, &ty, subscript.range());
+            rules::explicit_copy::python_subscript(cx, &base, &ty, subscript.range());
             if base == Ty::HostSeq {
                 let what = "used as a list index (`__index__`)";
                 rules::scalar_read::python_index(cx, index.range(), &ty, what);

@@ -81,6 +81,7 @@ pub fn analyze(path: &str, text: &str, policy: &Policy) -> Result<FileFacts, Ana
         module,
         is_test,
         functions: facts.functions,
+        classes: facts.classes,
         sites: facts.sites,
         calls: facts.calls,
     })

@@ -103,6 +103,10 @@ pub(crate) fn python_subscript(
     let loc = cx.loc(range);
     match base {
         Ty::Tensor { .. } => cx.site(RULE, loc, Certainty::Known, Some("boolean-mask indexing".into())),
+        Ty::HostTensor if index_ty.is_mask() => {
+            let note = "boolean-mask indexing of a host tensor by a device mask: the mask is copied to the host";
+            cx.site(RULE, loc, Certainty::Known, Some(note.into()));
+        }
         Ty::Unknown(origin) if shape == IndexShape::Mask || index_ty.is_mask() => {
             let note = "boolean-mask indexing; the receiver's type is not known (numpy arrays index the same way)";
             let certainty = match origin {

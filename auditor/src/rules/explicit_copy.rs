@@ -5,6 +5,7 @@
 //! `t.try_into()` into host data.
 
 use d2h_rules::RuleId;
+use ruff_text_size::TextRange;
 
 use crate::facts::Recorder;
 use crate::model::{Certainty, Ty};
@@ -55,6 +56,16 @@ pub(crate) fn python_library_call(cx: &mut Recorder, call: &FunctionCall) {
     if let Some(ty) = call.args.first() {
         let note = Some(format!("`np.{}` of a tensor", call.last()));
         cx.site_if_tensor(RULE, cx.loc(call.site), ty, note);
+    }
+}
+
+/// `host[index]` with a device tensor as the (non-mask) index: torch copies the
+/// index to the host before it can gather (`alphas_cumprod[t]`, `t` on the device).
+/// A device mask indexing a host tensor is D2H003's.
+pub(crate) fn python_subscript(cx: &mut Recorder, base: &Ty, index_ty: &Ty, range: TextRange) {
+    if *base == Ty::HostTensor && matches!(index_ty, Ty::Tensor { mask: false, .. }) {
+        let note = "a device tensor indexing a host tensor is copied to the host first";
+        cx.site(RULE, cx.loc(range), Certainty::Known, Some(note.to_string()));
     }
 }
 

@@ -120,6 +120,7 @@ fn analyze_parsed(path: &str, text: &str, policy: &Policy, index: &LineIndex) ->
         module,
         is_test: test_kind.is_some(),
         functions: facts.functions,
+        classes: facts.classes,
         sites: facts.sites,
         calls: facts.calls,
     })
