@@ -48,10 +48,13 @@ impl Analyzer<'_> {
                 // Every operand but the last is tested for truth.
                 let mut ty = Ty::Host;
                 let last = bool_op.values.len().saturating_sub(1);
+                let mut shadowed = Vec::new();
                 for (i, value) in bool_op.values.iter().enumerate() {
                     let value_ty = if i < last { self.truth(value) } else { self.expr(value) };
                     ty = if i == 0 { value_ty } else { ty.join(value_ty) };
+                    shadowed.extend(self.narrow_after(bool_op.op, value));
                 }
+                self.unnarrow(shadowed);
                 ty
             }
             Expr::Named(named) => {
@@ -84,8 +87,18 @@ impl Analyzer<'_> {
             }
             Expr::If(if_expr) => {
                 self.truth(&if_expr.test);
+                let narrowing = self.narrowing(&if_expr.test);
+                let shadowed = self.narrow(&narrowing.then);
                 let body = self.expr(&if_expr.body);
+                self.unnarrow(shadowed);
+                let shadowed = self.narrow(&narrowing.orelse);
                 let orelse = self.expr(&if_expr.orelse);
+                self.unnarrow(shadowed);
+                // `x.to(..) if isinstance(x, Tensor) else int(x)` is whatever `x` is: a
+                // tensor only by narrowing does not make the whole a tensor.
+                if !narrowing.then.is_empty() && body.is_tensor() && !orelse.is_tensor() {
+                    return orelse;
+                }
                 body.join(orelse)
             }
             Expr::Dict(dict) => {
@@ -190,9 +203,12 @@ impl Analyzer<'_> {
         match test {
             Expr::BoolOp(bool_op) => {
                 let mut ty = Ty::Host;
+                let mut shadowed = Vec::new();
                 for value in &bool_op.values {
                     ty = self.truth(value);
+                    shadowed.extend(self.narrow_after(bool_op.op, value));
                 }
+                self.unnarrow(shadowed);
                 ty
             }
             Expr::UnaryOp(unary) if unary.op == ast::UnaryOp::Not => {

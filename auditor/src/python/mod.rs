@@ -20,6 +20,7 @@ mod definitions;
 mod expressions;
 mod imports;
 mod library;
+mod narrowing;
 mod statements;
 pub(crate) mod typed;
 

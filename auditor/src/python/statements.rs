@@ -211,12 +211,15 @@ impl Analyzer<'_> {
             .map(|attr| format!("in a lazy initialisation (`if` on `{attr}`): runs once, not every call"));
         // A negated guard (`if not debug:`) guards the branches after it.
         let mut guard_for_rest: Option<String> = None;
+        // Where earlier tests failed (`isinstance(x, Tensor)` failed: `x` is no tensor).
+        let mut failed_before: Vec<(String, Ty)> = Vec::new();
         for (index, (test, body)) in tests.into_iter().enumerate() {
             let saved_once = self.recorder.context.once.clone();
             if index == 0 && lazy_init.is_some() {
                 self.recorder.context.once = lazy_init.clone();
             }
             let mut guard = guard_for_rest.clone();
+            let failed = self.narrow(&failed_before);
             if let Some(test) = test {
                 match self.guard_of(test) {
                     Some((text, false)) => guard = Some(text),
@@ -236,43 +239,15 @@ impl Analyzer<'_> {
             if let Some(g) = guard {
                 self.recorder.context.guard = Some(g);
             }
-            let narrowed = test.and_then(|t| self.isinstance_narrowing(t));
-            let shadowed = narrowed
-                .as_ref()
-                .map(|(name, ty)| (name.clone(), self.env.insert(name.clone(), ty.clone())));
+            let narrowing = test.map(|t| self.narrowing(t)).unwrap_or_default();
+            let shadowed = self.narrow(&narrowing.then);
             self.block(body);
             self.recorder.context.once = saved_once;
-            if let Some((name, previous)) = shadowed {
-                match previous {
-                    Some(ty) => self.env.insert(name, ty),
-                    None => self.env.remove(&name),
-                };
-            }
+            self.unnarrow(shadowed);
+            self.unnarrow(failed);
+            failed_before.extend(narrowing.orelse);
             self.recorder.context.guard = saved.clone();
         }
-    }
-
-    /// `isinstance(x, int)` narrows `x` to a host value in the branch; `isinstance(x, torch.Tensor)` to a tensor.
-    fn isinstance_narrowing(&self, test: &Expr) -> Option<(String, Ty)> {
-        let Expr::Call(call) = test else { return None };
-        if !matches!(call.func.as_ref(), Expr::Name(n) if n.id.as_str() == "isinstance") {
-            return None;
-        }
-        let [Expr::Name(name), classes] = &call.arguments.args[..] else {
-            return None;
-        };
-        let text = self.text_of(classes);
-        let ty = if text.contains("Tensor") {
-            if text.contains("ndarray") || text.contains("int") || text.contains("float") {
-                return None;
-            }
-            Ty::TENSOR
-        } else if text.contains("Module") {
-            Ty::Module
-        } else {
-            Ty::Host
-        };
-        Some((name.id.to_string(), ty))
     }
 
     /// If `test` is a debug/logging condition: its text, and whether it is negated.
