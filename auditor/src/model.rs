@@ -139,6 +139,10 @@ pub struct FunctionFacts {
     /// The project type it declares it returns (`Result<HostDetections>`:
     /// `HostDetections`), for linking method calls on its result.
     pub returns_type: Option<String>,
+    /// The lines (first, last) of the frame loops in its own body: loops over
+    /// a data source, or that call a model on something other than the
+    /// module's own layers. Code of the function outside them runs once per call.
+    pub frame_loops: Vec<(u32, u32)>,
 }
 
 /// The loop a site or call stands in.

@@ -246,6 +246,20 @@ impl Project<'_> {
         }
         let id = (file_index, context.function.unwrap_or_default());
         let in_loop = context.in_loop.as_ref();
+        // A function with a frame loop of its own runs once per video or epoch:
+        // its code outside the loop too, unless another frame loop calls it.
+        let outside = function.frame_loops.iter().all(|&(first, last)| !(first..=last).contains(&site.span.line));
+        let called_per_frame = self
+            .hot
+            .get(&id)
+            .is_some_and(|chain| chain.first().is_some_and(|c| c.starts_with("the frame loop")));
+        if let (Some(&(loop_line, _)), true, false) = (function.frame_loops.first(), outside, called_per_frame) {
+            let why = format!(
+                "in `{}` outside its frame loop (line {loop_line}): once per call (per video or epoch), not per frame",
+                function.qualname
+            );
+            return (Severity::Medium, format!("{note}{why}"));
+        }
         if let Some(chain) = self.hot.get(&id) {
             let loop_words = in_loop.map(|_| "in a loop body ").unwrap_or("");
             let why = if let Some(root) = &function.hot_root {

@@ -50,6 +50,7 @@ impl Analyzer<'_> {
                 cold,
                 returns: Ty::UNKNOWN,
                 returns_type: None,
+                frame_loops: Vec::new(),
             });
         }
 

@@ -115,7 +115,12 @@ fn torch_type(call: &FunctionCall) -> Ty {
     if contains(apis::CREATION_FUNCTIONS, last) || last.ends_with("_like") {
         return created_tensor(call);
     }
-    if last.starts_with("is_") || last.starts_with("get_") || last.starts_with("set_") || last.starts_with('_') {
+    if ["is_", "are_", "has_", "get_", "set_", "_"].iter().any(|prefix| last.starts_with(prefix)) {
+        return Ty::Host;
+    }
+    // A torch function given nothing computes on no tensor: a query of settings
+    // (`torch.initial_seed()`), not device data.
+    if args.positional.is_empty() && args.keywords.is_empty() {
         return Ty::Host;
     }
     if matches!(

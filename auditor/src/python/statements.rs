@@ -3,7 +3,7 @@
 
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
-use ruff_text_size::Ranged;
+use ruff_text_size::{Ranged, TextRange};
 
 use super::analyzer::{name_of, Analyzer};
 use crate::facts::MAX_EXPR_DEPTH;
@@ -70,12 +70,13 @@ impl Analyzer<'_> {
                 self.bind_loop_target(&for_stmt.target, &for_stmt.iter, &iter);
                 let saved = self.recorder.context.in_loop.clone();
                 let line = self.span(for_stmt.range()).line;
-                self.recorder.context.in_loop = Some(LoopContext {
-                    line,
-                    calls_model: self
-                        .model_call_in(&for_stmt.body)
-                        .or_else(|| self.data_loop_over(&for_stmt.iter)),
-                });
+                let calls_model = self
+                    .model_call_in(&for_stmt.body)
+                    .or_else(|| self.data_loop_over(&for_stmt.iter));
+                if calls_model.is_some() && !iterates_own_layers(&for_stmt.iter) {
+                    self.record_frame_loop(for_stmt.range());
+                }
+                self.recorder.context.in_loop = Some(LoopContext { line, calls_model });
                 self.block(&for_stmt.body);
                 self.recorder.context.in_loop = saved;
                 self.block(&for_stmt.orelse);
@@ -83,10 +84,11 @@ impl Analyzer<'_> {
             Stmt::While(while_stmt) => {
                 let saved = self.recorder.context.in_loop.clone();
                 let line = self.span(while_stmt.range()).line;
-                self.recorder.context.in_loop = Some(LoopContext {
-                    line,
-                    calls_model: self.model_call_in(&while_stmt.body),
-                });
+                let calls_model = self.model_call_in(&while_stmt.body);
+                if calls_model.is_some() {
+                    self.record_frame_loop(while_stmt.range());
+                }
+                self.recorder.context.in_loop = Some(LoopContext { line, calls_model });
                 self.truth(&while_stmt.test);
                 self.block(&while_stmt.body);
                 self.recorder.context.in_loop = saved;
@@ -309,6 +311,16 @@ impl Analyzer<'_> {
             .then(|| format!("iterates `{text}`"))
     }
 
+    /// Notes a frame loop in the current function (by its lines).
+    fn record_frame_loop(&mut self, range: TextRange) {
+        let span = self.span(range);
+        if let Some(function) = self.recorder.context.function {
+            if let Some(facts) = self.recorder.facts.functions.get_mut(function) {
+                facts.frame_loops.push((span.line, span.end_line));
+            }
+        }
+    }
+
     /// The model-like call in a loop body that makes it a frame loop, if any.
     fn model_call_in(&self, body: &[Stmt]) -> Option<String> {
         let mut finder = ModelCallFinder {
@@ -453,5 +465,20 @@ fn iterated(ty: &Ty) -> Ty {
         // Iterating a host value (a numpy array, a dict's keys) yields host values.
         Ty::Host => Ty::Host,
         _ => Ty::UNKNOWN,
+    }
+}
+
+/// `for layer in self.layers:` / `enumerate(self.blocks)` / `zip(self.convs, feats)`:
+/// a loop over the module's own layers, which runs per forward, not per frame.
+fn iterates_own_layers(iter: &Expr) -> bool {
+    match iter {
+        Expr::Call(call)
+            if matches!(call.func.as_ref(), Expr::Name(n) if matches!(n.id.as_str(), "enumerate" | "zip" | "reversed")) =>
+        {
+            call.arguments.args.iter().any(iterates_own_layers)
+        }
+        Expr::Attribute(attr) => matches!(attr.value.as_ref(), Expr::Name(base) if base.id.as_str() == "self"),
+        Expr::Subscript(subscript) => iterates_own_layers(&subscript.value),
+        _ => false,
     }
 }

@@ -306,6 +306,7 @@ impl Analyzer<'_> {
             cold,
             returns,
             returns_type,
+            frame_loops: Vec::new(),
         });
 
         let saved_env = std::mem::take(&mut self.env);
