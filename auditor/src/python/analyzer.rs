@@ -19,6 +19,8 @@ pub(super) struct ClassScope {
     pub attrs: HashMap<String, Ty>,
     /// Attributes holding pinned host memory.
     pub pinned: FxHashSet<String>,
+    /// Attributes holding an AMP `GradScaler`.
+    pub grad_scalers: FxHashSet<String>,
 }
 
 pub(crate) struct Analyzer<'a> {
@@ -30,6 +32,8 @@ pub(crate) struct Analyzer<'a> {
     pub env: HashMap<String, Ty>,
     /// Local names bound to pinned host memory.
     pub pinned: FxHashSet<String>,
+    /// Local names bound to an AMP `GradScaler`.
+    pub grad_scalers: FxHashSet<String>,
     /// Local names bound to a comparison (`keep = scores > t`): a boolean mask
     /// whatever the operands' types.
     pub masks: FxHashSet<String>,
@@ -69,6 +73,7 @@ impl<'a> Analyzer<'a> {
             recorder,
             env: HashMap::default(),
             pinned: FxHashSet::default(),
+            grad_scalers: FxHashSet::default(),
             masks: FxHashSet::default(),
             indices: FxHashSet::default(),
             globals: HashMap::default(),

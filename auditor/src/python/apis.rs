@@ -251,7 +251,17 @@ pub const SCALAR_READ_FUNCTIONS: &[&str] = &["equal", "allclose"];
 pub const SCALAR_READ_METHODS: &[&str] = &["equal", "allclose", "is_nonzero"];
 
 /// Ops whose output size depends on the data.
-pub const DATA_DEPENDENT_OPS: &[&str] = &["nonzero", "argwhere", "unique", "unique_consecutive", "masked_select"];
+pub const DATA_DEPENDENT_OPS: &[&str] = &[
+    "nonzero",
+    "argwhere",
+    "unique",
+    "unique_consecutive",
+    "masked_select",
+    "bincount",
+];
+
+/// torch's checks that read a device condition to decide whether to raise.
+pub const CHECK_FUNCTIONS: &[&str] = &["_check_tensor_all", "_check_tensor_all_with", "_assert"];
 
 /// Library namespaces that convert tensors to numpy through `__array__`.
 pub const HOST_LIBRARIES: &[&str] = &[

@@ -6,7 +6,7 @@
 use ruff_python_ast::{self as ast, Expr};
 use ruff_text_size::Ranged;
 
-use super::analyzer::Analyzer;
+use super::analyzer::{name_of, self_attribute, Analyzer};
 use crate::model::Ty;
 use crate::rules;
 
@@ -129,9 +129,38 @@ impl Analyzer<'_> {
         }
     }
 
-    /// Remembers whether an assignment target now holds pinned memory (and a mask or an index).
+    /// Whether `expr` is an AMP `GradScaler`: `torch.amp.GradScaler(..)`, or a name or `self` attribute bound to one.
+    pub(super) fn is_grad_scaler(&self, expr: &Expr) -> bool {
+        match expr {
+            Expr::Call(call) => name_of(&call.func) == Some("GradScaler"),
+            Expr::Name(name) => self.grad_scalers.contains(name.id.as_str()),
+            Expr::Attribute(_) => self_attribute(expr)
+                .is_some_and(|attr| self.current_class().is_some_and(|c| c.grad_scalers.contains(attr))),
+            _ => false,
+        }
+    }
+
+    /// Remembers whether an assignment target now holds an AMP `GradScaler`.
+    fn track_grad_scaler(&mut self, target: &Expr, value: &Expr) {
+        let scaler = self.is_grad_scaler(value);
+        if let Expr::Name(name) = target {
+            if scaler {
+                self.grad_scalers.insert(name.id.to_string());
+            } else {
+                self.grad_scalers.remove(name.id.as_str());
+            }
+        } else if let (Some(attr), true) = (self_attribute(target), scaler) {
+            let attr = attr.to_string();
+            if let Some(class) = self.classes.last_mut() {
+                class.grad_scalers.insert(attr);
+            }
+        }
+    }
+
+    /// Remembers whether an assignment target now holds pinned memory (and a mask, an index or a `GradScaler`).
     pub(super) fn track_pinned(&mut self, target: &Expr, value: &Expr) {
         self.track_index(target, value);
+        self.track_grad_scaler(target, value);
         let pinned = self.is_pinned(value);
         match target {
             Expr::Name(name) => {

@@ -119,6 +119,7 @@ impl Analyzer<'_> {
             moves_to_host,
             dtype_only: self.is_dtype_only(call),
             receiver_pinned: self.is_pinned(&attr.value),
+            receiver_grad_scaler: self.is_grad_scaler(&attr.value),
         };
         let cx = &mut self.recorder;
         rules::host_format::python_method_call(cx, &view);

@@ -165,6 +165,7 @@ impl Analyzer<'_> {
             name: qualified_name,
             attrs,
             pinned: Default::default(),
+            grad_scalers: Default::default(),
         });
         let saved_env = std::mem::take(&mut self.env);
         self.block(&class.body);

@@ -78,6 +78,8 @@ pub(crate) struct MethodCall<'c> {
     pub dtype_only: bool,
     /// The receiver is pinned host memory.
     pub receiver_pinned: bool,
+    /// The receiver is an AMP `GradScaler` (`scaler = torch.amp.GradScaler()`).
+    pub receiver_grad_scaler: bool,
 }
 
 /// Where a tensor creation puts its tensor, by its `device=` argument.

@@ -50,12 +50,31 @@ pub(crate) fn is_numpy_conversion(qualified: &str) -> bool {
 
 /// `np.asarray(t)` and numpy's other copying constructors.
 pub(crate) fn python_library_call(cx: &mut Recorder, call: &FunctionCall) {
+    if call.qualified == "torch.save" {
+        return torch_save(cx, call);
+    }
     if !is_numpy_conversion(call.qualified) {
         return;
     }
     if let Some(ty) = call.args.first() {
         let note = Some(format!("`np.{}` of a tensor", call.last()));
         cx.site_if_tensor(RULE, cx.loc(call.site), ty, note);
+    }
+}
+
+/// `torch.save(obj, path)` copies every device tensor in `obj` to the host to write it.
+fn torch_save(cx: &mut Recorder, call: &FunctionCall) {
+    let Some(ty) = call.args.first() else { return };
+    let loc = cx.loc(call.site);
+    let note = "`torch.save` copies each device tensor it is given to the host";
+    match ty {
+        Ty::Tensor { .. } => cx.site(RULE, loc, Certainty::Known, Some(note.to_string())),
+        Ty::HostTensor | Ty::HostSeq | Ty::CpuDevice => {}
+        // A state dict, a checkpoint dict, a module: it holds device tensors when the model is on the device.
+        _ => {
+            let doubt = "whether what it saves holds device tensors is not known".to_string();
+            cx.site(RULE, loc, Certainty::Uncertain(doubt), Some(note.to_string()));
+        }
     }
 }
 

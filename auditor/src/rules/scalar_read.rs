@@ -19,6 +19,9 @@ pub(crate) fn python_method_call(cx: &mut Recorder, call: &MethodCall) {
     let loc = cx.loc(call.site);
     if call.method == "item" {
         cx.site_ambiguous(RULE, loc, call.receiver, ".item()");
+    } else if call.method == "step" && call.receiver_grad_scaler {
+        let note = "`GradScaler.step` reads whether the gradients overflowed (`found_inf`) before stepping";
+        cx.site(RULE, loc, Certainty::Known, Some(note.to_string()));
     } else if apis::contains(apis::SCALAR_READ_METHODS, call.method) && call.receiver.is_tensor() {
         cx.site(RULE, loc, Certainty::Known, None);
     }
@@ -62,6 +65,10 @@ pub(crate) fn python_library_call(cx: &mut Recorder, call: &FunctionCall) {
                 && !call.args.all_host() =>
         {
             let note = Some(format!("`{}` returns a Python bool", call.qualified));
+            cx.site(RULE, loc, Certainty::Known, note);
+        }
+        "torch" if apis::contains(apis::CHECK_FUNCTIONS, call.last()) && !call.args.all_host() => {
+            let note = Some(format!("`{}` reads its condition on the host to decide whether to raise", call.qualified));
             cx.site(RULE, loc, Certainty::Known, note);
         }
         _ => {}
