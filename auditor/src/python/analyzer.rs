@@ -34,6 +34,9 @@ pub(crate) struct Analyzer<'a> {
     pub pinned: FxHashSet<String>,
     /// Local names bound to an AMP `GradScaler`.
     pub grad_scalers: FxHashSet<String>,
+    /// The subscript about to be read is the target of `t[mask] = <Python number>`:
+    /// a masked fill, which needs no count of the mask.
+    pub filling_store: bool,
     /// Local names bound to a comparison (`keep = scores > t`): a boolean mask
     /// whatever the operands' types.
     pub masks: FxHashSet<String>,
@@ -74,6 +77,7 @@ impl<'a> Analyzer<'a> {
             env: HashMap::default(),
             pinned: FxHashSet::default(),
             grad_scalers: FxHashSet::default(),
+            filling_store: false,
             masks: FxHashSet::default(),
             indices: FxHashSet::default(),
             globals: HashMap::default(),

@@ -291,6 +291,7 @@ impl Analyzer<'_> {
     }
 
     fn subscript(&mut self, subscript: &ast::ExprSubscript) -> Ty {
+        let filling = std::mem::take(&mut self.filling_store);
         let base = self.expr(&subscript.value);
         let indices: Vec<&Expr> = match subscript.slice.as_ref() {
             Expr::Tuple(tuple) => tuple.elts.iter().collect(),
@@ -306,7 +307,10 @@ impl Analyzer<'_> {
                 rules::data_dependent_shape::IndexShape::Other
             };
             let cx = &mut self.recorder;
-            rules::data_dependent_shape::python_subscript(cx, &base, index, &ty, shape, subscript.range());
+            // `t[mask] = 0` on the device is a masked fill: no sync (a host `t` still copies the mask).
+            if !(filling && base.is_tensor()) {
+                rules::data_dependent_shape::python_subscript(cx, &base, index, &ty, shape, subscript.range());
+            }
             rules::blocking_upload::python_subscript(cx, &base, index, &ty, subscript.range());
             rules::explicit_copy::python_subscript(cx, &base, &ty, subscript.range());
             if base == Ty::HostSeq {

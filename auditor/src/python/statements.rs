@@ -41,7 +41,9 @@ impl Analyzer<'_> {
             Stmt::Assign(assign) => {
                 let ty = self.expr(&assign.value);
                 for target in &assign.targets {
+                    self.filling_store = is_python_number(&assign.value);
                     self.store_target(target);
+                    self.filling_store = false;
                     if let Expr::Subscript(subscript) = target {
                         self.element_assignment(subscript, &ty);
                     }
@@ -479,6 +481,20 @@ fn iterates_own_layers(iter: &Expr) -> bool {
         }
         Expr::Attribute(attr) => matches!(attr.value.as_ref(), Expr::Name(base) if base.id.as_str() == "self"),
         Expr::Subscript(subscript) => iterates_own_layers(&subscript.value),
+        _ => false,
+    }
+}
+
+/// A Python number (`0`, `-1.0`, `float("nan")`, `True`): written through a
+/// mask (`t[mask] = 0`), torch fills in place (`masked_fill_`) without syncing.
+fn is_python_number(value: &Expr) -> bool {
+    match value {
+        Expr::NumberLiteral(_) | Expr::BooleanLiteral(_) => true,
+        Expr::UnaryOp(unary) => matches!(unary.op, ast::UnaryOp::USub | ast::UnaryOp::UAdd) && is_python_number(&unary.operand),
+        Expr::Call(call) => {
+            matches!(call.func.as_ref(), Expr::Name(n) if matches!(n.id.as_str(), "float" | "int"))
+                && call.arguments.args.iter().all(|a| matches!(a, Expr::StringLiteral(_) | Expr::NumberLiteral(_)))
+        }
         _ => false,
     }
 }
