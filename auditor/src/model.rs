@@ -77,6 +77,8 @@ pub enum Origin {
     Param { function: usize, name: String },
     /// The result of a call.
     Return(CallTarget),
+    /// One element of a call's result unpacked (`keep, mask = check(..)`: element 1).
+    ReturnElement { call: CallTarget, index: usize },
 }
 
 /// What a call refers to, before project-wide resolution.
@@ -143,6 +145,9 @@ pub struct FunctionFacts {
     /// a data source, or that call a model on something other than the
     /// module's own layers. Code of the function outside them runs once per call.
     pub frame_loops: Vec<(u32, u32)>,
+    /// The type of each element when every `return` gives a tuple of one length
+    /// (`return keep, mask`); empty otherwise.
+    pub returns_elements: Vec<Ty>,
 }
 
 /// The loop a site or call stands in.

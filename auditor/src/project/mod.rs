@@ -380,6 +380,23 @@ impl<'a> Project<'a> {
                 }
                 Ty::UNKNOWN
             }
+            Origin::ReturnElement { call, index } => {
+                let key = format!("e{file_index}:{call:?}:{index}");
+                if !seen.insert(key) {
+                    return Ty::UNKNOWN;
+                }
+                for callee in self.resolve(file_index, call) {
+                    let facts = &self.files[callee.0].functions[callee.1];
+                    let Some(element) = facts.returns_elements.get(*index) else {
+                        continue;
+                    };
+                    let resolved = self.resolve_ty(callee.0, element, depth + 1, seen);
+                    if resolved.is_tensor() {
+                        return resolved;
+                    }
+                }
+                Ty::UNKNOWN
+            }
         }
     }
 

@@ -8,7 +8,7 @@ use ruff_text_size::{Ranged, TextRange};
 
 use super::imports::Imports;
 use crate::facts::{Facts, Recorder};
-use crate::model::{ArgSlot, CallTarget, Context, Span, Ty};
+use crate::model::{ArgSlot, CallTarget, Context, Origin, Span, Ty};
 use crate::policy::Policy;
 use crate::source::LineIndex;
 
@@ -52,6 +52,9 @@ pub(crate) struct Analyzer<'a> {
     pub depth: usize,
     /// The current function's return type so far.
     pub returns: Option<Ty>,
+    /// The current function's tuple returns so far, element by element
+    /// (`Some(empty)` once a `return` gives something else).
+    pub returns_elements: Option<Vec<Ty>>,
 }
 
 impl<'a> Analyzer<'a> {
@@ -84,6 +87,7 @@ impl<'a> Analyzer<'a> {
             module_classes: Vec::new(),
             classes: Vec::new(),
             returns: None,
+            returns_elements: None,
             depth: 0,
         };
         // Pre-pass: module-level names and torch module classes, without recording.
@@ -219,8 +223,16 @@ impl<'a> Analyzer<'a> {
                 self.env.insert(name.id.to_string(), ty.clone());
             }
             Expr::Tuple(tuple) => {
-                let element = element_type(ty);
-                for elt in &tuple.elts {
+                let starred = tuple.elts.iter().any(Expr::is_starred_expr);
+                for (index, elt) in tuple.elts.iter().enumerate() {
+                    let element = match ty {
+                        // `keep, mask = check(..)`: each element resolves through the callee's returns.
+                        Ty::Unknown(Some(Origin::Return(call))) if !starred => Ty::Unknown(Some(Origin::ReturnElement {
+                            call: call.clone(),
+                            index,
+                        })),
+                        _ => element_type(ty),
+                    };
                     self.bind(elt, &element);
                 }
             }

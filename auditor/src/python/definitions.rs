@@ -51,6 +51,7 @@ impl Analyzer<'_> {
                 returns: Ty::UNKNOWN,
                 returns_type: None,
                 frame_loops: Vec::new(),
+                returns_elements: Vec::new(),
             });
         }
 
@@ -76,6 +77,7 @@ impl Analyzer<'_> {
         let saved_env = std::mem::replace(&mut self.env, enclosing);
         let saved_context = std::mem::take(&mut self.recorder.context);
         let saved_returns = self.returns.take();
+        let saved_elements = self.returns_elements.take();
         self.recorder.context.function = Some(index);
         self.recorder.context.cold_block = saved_context.cold_block.clone().filter(|c| c == "in test code");
         for (position, param) in function.parameters.iter_non_variadic_params().enumerate() {
@@ -108,6 +110,8 @@ impl Analyzer<'_> {
         self.block(&function.body);
         let returns = self.returns.take().unwrap_or(Ty::Host);
         self.recorder.facts.functions[index].returns = returns;
+        self.recorder.facts.functions[index].returns_elements =
+            std::mem::replace(&mut self.returns_elements, saved_elements).unwrap_or_default();
         self.returns = saved_returns;
         self.recorder.context = saved_context;
         self.env = saved_env;

@@ -27,6 +27,19 @@ impl Analyzer<'_> {
             Stmt::FunctionDef(function) => self.function_def(function),
             Stmt::ClassDef(class) => self.class_def(class),
             Stmt::Return(ret) => {
+                let elements = match ret.value.as_deref() {
+                    Some(Expr::Tuple(tuple)) if !tuple.elts.iter().any(Expr::is_starred_expr) => {
+                        tuple.elts.iter().map(|e| self.quiet_expr(e)).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                self.returns_elements = Some(match self.returns_elements.take() {
+                    None => elements,
+                    Some(previous) if previous.len() == elements.len() => {
+                        previous.into_iter().zip(elements).map(|(a, b)| a.join(b)).collect()
+                    }
+                    Some(_) => Vec::new(),
+                });
                 let ty = ret.value.as_ref().map_or(Ty::Host, |v| self.expr(v));
                 self.returns = Some(match self.returns.take() {
                     Some(previous) => previous.join(ty),

@@ -307,6 +307,7 @@ impl Analyzer<'_> {
             returns,
             returns_type,
             frame_loops: Vec::new(),
+            returns_elements: Vec::new(),
         });
 
         let saved_env = std::mem::take(&mut self.env);
