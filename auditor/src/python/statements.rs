@@ -2,6 +2,7 @@
 //! the `if __name__ == "__main__":` block, each setting the local context.
 
 use ruff_python_ast::visitor::{self, Visitor};
+use rustc_hash::FxHashMap as HashMap;
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange};
 
@@ -54,7 +55,9 @@ impl Analyzer<'_> {
             Stmt::Assign(assign) => {
                 let ty = self.expr(&assign.value);
                 for target in &assign.targets {
-                    self.filling_store = is_python_number(&assign.value);
+                    // A number, or a name holding a host value (`self._invalid_val`).
+                    self.filling_store = is_python_number(&assign.value)
+                        || (matches!(assign.value.as_ref(), Expr::Name(_) | Expr::Attribute(_)) && ty == Ty::Host);
                     self.store_target(target);
                     self.filling_store = false;
                     if let Expr::Subscript(subscript) = target {
@@ -230,7 +233,13 @@ impl Analyzer<'_> {
         let mut guard_for_rest: Option<String> = None;
         // Where earlier tests failed (`isinstance(x, Tensor)` failed: `x` is no tensor).
         let mut failed_before: Vec<(String, Ty)> = Vec::new();
+        // Each branch starts from the names as they were; after the `if`, a name
+        // is what any branch that falls through may have made it.
+        let has_else = tests.last().is_some_and(|(test, _)| test.is_none());
+        let before = self.env.clone();
+        let mut ends: Vec<HashMap<String, Ty>> = Vec::new();
         for (index, (test, body)) in tests.into_iter().enumerate() {
+            self.env.clone_from(&before);
             let saved_once = self.recorder.context.once.clone();
             if index == 0 && lazy_init.is_some() {
                 self.recorder.context.once = lazy_init.clone();
@@ -263,8 +272,15 @@ impl Analyzer<'_> {
             self.unnarrow(shadowed);
             self.unnarrow(failed);
             failed_before.extend(narrowing.orelse);
+            if !body.last().is_some_and(exits) {
+                ends.push(std::mem::take(&mut self.env));
+            }
             self.recorder.context.guard = saved.clone();
         }
+        if !has_else {
+            ends.push(before.clone());
+        }
+        self.env = merge_branches(before, ends);
     }
 
     /// If `test` is a debug/logging condition: its text, and whether it is negated.
@@ -509,5 +525,43 @@ fn is_python_number(value: &Expr) -> bool {
                 && call.arguments.args.iter().all(|a| matches!(a, Expr::StringLiteral(_) | Expr::NumberLiteral(_)))
         }
         _ => false,
+    }
+}
+
+/// Whether a statement leaves its block for good (`return`, `raise`, `continue`, `break`).
+fn exits(stmt: &Stmt) -> bool {
+    matches!(stmt, Stmt::Return(_) | Stmt::Raise(_) | Stmt::Continue(_) | Stmt::Break(_))
+}
+
+/// The names after an `if`: each name as the branches that fall through left it,
+/// a tensor if any made it one, else a value still to resolve (an origin), else
+/// what a branch knew. With no branch falling through, the names as they were.
+fn merge_branches(before: HashMap<String, Ty>, ends: Vec<HashMap<String, Ty>>) -> HashMap<String, Ty> {
+    let mut ends = ends.into_iter();
+    let Some(mut merged) = ends.next() else {
+        return before;
+    };
+    for end in ends {
+        for (name, ty) in end {
+            match merged.get_mut(&name) {
+                Some(current) => *current = merge_types(std::mem::replace(current, Ty::UNKNOWN), ty),
+                None => {
+                    merged.insert(name, ty);
+                }
+            }
+        }
+    }
+    merged
+}
+
+fn merge_types(a: Ty, b: Ty) -> Ty {
+    match (&a, &b) {
+        _ if a == b => a,
+        (Ty::Tensor { .. }, _) => a,
+        (_, Ty::Tensor { .. }) => b,
+        (Ty::Unknown(Some(_)), _) => a,
+        (_, Ty::Unknown(Some(_))) => b,
+        (Ty::Unknown(None), _) => b,
+        _ => a,
     }
 }
