@@ -106,6 +106,8 @@ impl Default for Policy {
                 "step",
                 "training_step",
                 "validation_step",
+                // A metric's, a tracker's or an EMA's per-batch update.
+                "update",
             ]),
             hot_prefixes: owned(&["predict", "infer", "postprocess"]),
             hot_decorators: owned(&["torch.no_grad", "torch.inference_mode", "torch.compile"]),

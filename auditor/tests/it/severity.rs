@@ -231,6 +231,7 @@ fn hot_root_names_are_critical() {
         "step",
         "training_step",
         "validation_step",
+        "update",
     ];
     for name in methods {
         let source = format!(
