@@ -129,9 +129,9 @@ impl Default for Policy {
             ]),
             data_loop_fragments: owned(&["loader", "dataset", "tqdm", "frames", "video", "batches"]),
             cold_prefixes: pairs(&[
+                // Loading runs once; saving (checkpoints per epoch, results per
+                // image) runs as often as its caller, so `save*` keeps its callers' severity.
                 ("load", "load/save"),
-                ("save", "load/save"),
-                ("checkpoint", "load/save"),
                 ("from_pretrained", "load/save"),
                 ("state_dict", "load/save"),
                 ("setup", "setup"),

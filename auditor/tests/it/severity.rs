@@ -182,7 +182,7 @@ class Box:
 }
 
 #[test]
-fn load_save_and_setup_functions_are_low() {
+fn load_and_setup_functions_are_low_saving_is_not() {
     let report = audit_source(
         r#"import torch
 
@@ -212,11 +212,12 @@ def save_predictions(preds: torch.Tensor, path: str):
         Severity::Low,
         "in `Net.setup_buffers` (setup)",
     );
+    // Saving runs as often as its caller (checkpoints per epoch, results per image).
     expect(
         &report,
         "preds.cpu()",
-        Severity::Low,
-        "in `save_predictions` (load/save)",
+        Severity::Medium,
+        "in `save_predictions`, not reached from a hot root",
     );
 }
 
