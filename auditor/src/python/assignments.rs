@@ -11,9 +11,11 @@ use crate::model::Ty;
 use crate::rules;
 
 impl Analyzer<'_> {
-    /// `t[i] = value` with integer indices only: writing one element of a device
-    /// tensor copies the value through the host (measured on an H100 with torch's
-    /// sync debug mode; slice assignments such as `t[:, 0] = 2.0` are fills and do not).
+    /// `t[i] = value` with integer indices only: writing a Python value into one
+    /// element of a device tensor copies it through the host (measured on an H100
+    /// with torch's sync debug mode; slice assignments such as `t[:, 0] = 2.0` are
+    /// fills and do not). A device value (`t[i] = loss.sum()`) is copied on the
+    /// device: no sync (measured on an H200, torch 2.11).
     pub(super) fn element_assignment(&mut self, subscript: &ast::ExprSubscript, value: &Ty) {
         let indices: Vec<&Expr> = match subscript.slice.as_ref() {
             Expr::Tuple(tuple) => tuple.elts.iter().collect(),
@@ -28,9 +30,7 @@ impl Analyzer<'_> {
         if !integer_only || !self.quiet_expr(&subscript.value).is_tensor() {
             return;
         }
-        let cx = &mut self.recorder;
-        rules::scalar_read::python_element_assignment(cx, subscript.range(), value);
-        rules::blocking_upload::python_element_assignment(cx, subscript.range(), value);
+        rules::blocking_upload::python_element_assignment(&mut self.recorder, subscript.range(), value);
     }
 
     /// Whether `expr` is pinned host memory: `.pin_memory()`, `pin_memory=True`, or a name bound to one.
@@ -94,10 +94,15 @@ impl Analyzer<'_> {
                     Expr::Attribute(attr) => attr.attr.as_str(),
                     _ => return false,
                 };
-                matches!(
+                // `argmax()` with no dimension is 0-d: indexing with it reads it as an int.
+                let reduces_all = matches!(name, "argmax" | "argmin")
+                    && call.arguments.args.is_empty()
+                    && call.arguments.keywords.is_empty();
+                (matches!(
                     name,
                     "nms" | "batched_nms" | "argsort" | "argmax" | "argmin" | "slice" | "arange" | "randperm"
-                ) || (name == "long"
+                ) && !reduces_all)
+                    || (name == "long"
                     && matches!(call.func.as_ref(), Expr::Attribute(attr) if self.is_integer_index(&attr.value)))
             }
             Expr::Attribute(attr) => attr.attr.as_str() == "indices",

@@ -42,6 +42,15 @@ pub(crate) fn python_library_call(cx: &mut Recorder, call: &FunctionCall) {
         "torchvision" if matches!(last, "nms" | "batched_nms") => {
             format!("`{last}` returns a data-dependent number of boxes")
         }
+        // Without `num_classes`, `one_hot` reads the largest label to size its output.
+        "torch"
+            if qualified == "torch.nn.functional.one_hot"
+                && args.positional.len() == 1
+                && !args.has_keyword("num_classes")
+                && !args.all_host() =>
+        {
+            "`one_hot` without `num_classes` reads the largest label".to_string()
+        }
         "torch" if qualified == "torch.where" => {
             if args.positional.len() != 1 || !args.keywords.is_empty() {
                 return;

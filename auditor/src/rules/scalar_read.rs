@@ -85,14 +85,6 @@ pub(crate) fn python_index(cx: &mut Recorder, range: TextRange, ty: &Ty, what: &
     cx.site_if_tensor(RULE, cx.loc(range), ty, Some(format!("tensor {what}")));
 }
 
-/// `t[i] = value` with integer indices of a device tensor, `value` a device value.
-pub(crate) fn python_element_assignment(cx: &mut Recorder, range: TextRange, value: &Ty) {
-    if value.is_tensor() {
-        let note = "a device value assigned to one element by integer index is read on the host";
-        cx.site(RULE, cx.loc(range), Certainty::Known, Some(note.to_string()));
-    }
-}
-
 pub(crate) fn rust_method_call(cx: &mut Recorder, call: &rs::MethodCall) {
     let nargs = call.args.len();
     let method = call.method;
