@@ -247,12 +247,10 @@ impl Project<'_> {
         let id = (file_index, context.function.unwrap_or_default());
         let in_loop = context.in_loop.as_ref();
         // A function with a frame loop of its own runs once per video or epoch:
-        // its code outside the loop too, unless another frame loop calls it.
+        // its code outside the loop too, unless another hot function calls it
+        // (a frame loop, or a root such as a tracker's `update`).
         let outside = function.frame_loops.iter().all(|&(first, last)| !(first..=last).contains(&site.span.line));
-        let called_per_frame = self
-            .hot
-            .get(&id)
-            .is_some_and(|chain| chain.first().is_some_and(|c| c.starts_with("the frame loop")));
+        let called_per_frame = self.hot.get(&id).is_some_and(|chain| chain.len() > 1);
         if let (Some(&(loop_line, _)), true, false) = (function.frame_loops.first(), outside, called_per_frame) {
             let why = format!(
                 "in `{}` outside its frame loop (line {loop_line}): once per call (per video or epoch), not per frame",

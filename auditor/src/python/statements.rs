@@ -91,8 +91,9 @@ impl Analyzer<'_> {
                 let calls_model = self
                     .model_call_in(&for_stmt.body)
                     .or_else(|| self.data_loop_over(&for_stmt.iter));
+                let data_loop = calls_model.as_deref().is_some_and(|c| c.starts_with("iterates "));
                 if calls_model.is_some() && !iterates_own_layers(&for_stmt.iter) {
-                    self.record_frame_loop(for_stmt.range());
+                    self.record_frame_loop(for_stmt.range(), data_loop);
                 }
                 self.recorder.context.in_loop = Some(LoopContext { line, calls_model });
                 self.block(&for_stmt.body);
@@ -104,7 +105,7 @@ impl Analyzer<'_> {
                 let line = self.span(while_stmt.range()).line;
                 let calls_model = self.model_call_in(&while_stmt.body);
                 if calls_model.is_some() {
-                    self.record_frame_loop(while_stmt.range());
+                    self.record_frame_loop(while_stmt.range(), false);
                 }
                 self.recorder.context.in_loop = Some(LoopContext { line, calls_model });
                 self.truth(&while_stmt.test);
@@ -342,14 +343,22 @@ impl Analyzer<'_> {
             .then(|| format!("iterates `{text}`"))
     }
 
-    /// Notes a frame loop in the current function (by its lines).
-    fn record_frame_loop(&mut self, range: TextRange) {
+    /// Notes a frame loop in the current function (by its lines). A function
+    /// named for one frame or batch (`update`, `forward`, `step`) that loops over
+    /// a model inside (per track, per crop) is still per frame: only a loop over
+    /// a data source counts there.
+    fn record_frame_loop(&mut self, range: TextRange, data_loop: bool) {
         let span = self.span(range);
-        if let Some(function) = self.recorder.context.function {
-            if let Some(facts) = self.recorder.facts.functions.get_mut(function) {
-                facts.frame_loops.push((span.line, span.end_line));
-            }
+        let Some(function) = self.recorder.context.function else {
+            return;
+        };
+        let Some(facts) = self.recorder.facts.functions.get(function) else {
+            return;
+        };
+        if !data_loop && PER_FRAME_NAMES.contains(&facts.name.as_str()) {
+            return;
         }
+        self.recorder.facts.functions[function].frame_loops.push((span.line, span.end_line));
     }
 
     /// The model-like call in a loop body that makes it a frame loop, if any.
@@ -498,6 +507,17 @@ fn iterated(ty: &Ty) -> Ty {
         _ => Ty::UNKNOWN,
     }
 }
+
+/// Names of functions that handle one frame or batch by convention.
+const PER_FRAME_NAMES: &[&str] = &[
+    "forward",
+    "step",
+    "update",
+    "process_frame",
+    "training_step",
+    "validation_step",
+    "track",
+];
 
 /// `for layer in self.layers:` / `enumerate(self.blocks)` / `zip(self.convs, feats)`:
 /// a loop over the module's own layers, which runs per forward, not per frame.
