@@ -12,7 +12,9 @@ use std::sync::Arc;
 use d2h_rules::RuleId;
 use ruff_text_size::TextRange;
 
-use crate::model::{ArgSlot, CallSite, CallTarget, Certainty, ClassFacts, Context, FunctionFacts, Origin, Site, Span, Ty};
+use crate::model::{
+    ArgSlot, CallSite, CallTarget, Certainty, ClassFacts, Context, FunctionFacts, Origin, Site, Span, Ty,
+};
 use crate::policy::Policy;
 use crate::source::{one_line, LineIndex};
 

@@ -249,7 +249,10 @@ impl Project<'_> {
         // A function with a frame loop of its own runs once per video or epoch:
         // its code outside the loop too, unless another hot function calls it
         // (a frame loop, or a root such as a tracker's `update`).
-        let outside = function.frame_loops.iter().all(|&(first, last)| !(first..=last).contains(&site.span.line));
+        let outside = function
+            .frame_loops
+            .iter()
+            .all(|&(first, last)| !(first..=last).contains(&site.span.line));
         let called_per_frame = self.hot.get(&id).is_some_and(|chain| chain.len() > 1);
         if let (Some(&(loop_line, _)), true, false) = (function.frame_loops.first(), outside, called_per_frame) {
             let why = format!(

@@ -227,10 +227,12 @@ impl<'a> Analyzer<'a> {
                 for (index, elt) in tuple.elts.iter().enumerate() {
                     let element = match ty {
                         // `keep, mask = check(..)`: each element resolves through the callee's returns.
-                        Ty::Unknown(Some(Origin::Return(call))) if !starred => Ty::Unknown(Some(Origin::ReturnElement {
-                            call: call.clone(),
-                            index,
-                        })),
+                        Ty::Unknown(Some(Origin::Return(call))) if !starred => {
+                            Ty::Unknown(Some(Origin::ReturnElement {
+                                call: call.clone(),
+                                index,
+                            }))
+                        }
                         _ => element_type(ty),
                     };
                     self.bind(elt, &element);

@@ -103,7 +103,7 @@ impl Analyzer<'_> {
                     "nms" | "batched_nms" | "argsort" | "argmax" | "argmin" | "slice" | "arange" | "randperm"
                 ) && !reduces_all)
                     || (name == "long"
-                    && matches!(call.func.as_ref(), Expr::Attribute(attr) if self.is_integer_index(&attr.value)))
+                        && matches!(call.func.as_ref(), Expr::Attribute(attr) if self.is_integer_index(&attr.value)))
             }
             Expr::Attribute(attr) => attr.attr.as_str() == "indices",
             Expr::Subscript(subscript) => match subscript.value.as_ref() {

@@ -316,7 +316,15 @@ impl Analyzer<'_> {
             if base == Ty::HostSeq {
                 let what = "used as a list index (`__index__`)";
                 rules::scalar_read::python_index(cx, index.range(), &ty, what);
-            } else if base.is_tensor() && matches!(ty, Ty::Tensor { scalar: true, mask: false }) {
+            } else if base.is_tensor()
+                && matches!(
+                    ty,
+                    Ty::Tensor {
+                        scalar: true,
+                        mask: false
+                    }
+                )
+            {
                 // `x[scores.argmax()]`: a 0-d index is read as a Python int (measured: syncs).
                 let what = "used as an index: a 0-d index is read as a Python int (`__index__`)";
                 rules::scalar_read::python_index(cx, index.range(), &ty, what);

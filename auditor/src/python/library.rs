@@ -115,7 +115,10 @@ fn torch_type(call: &FunctionCall) -> Ty {
     if contains(apis::CREATION_FUNCTIONS, last) || last.ends_with("_like") {
         return created_tensor(call);
     }
-    if ["is_", "are_", "has_", "get_", "set_", "_"].iter().any(|prefix| last.starts_with(prefix)) {
+    if ["is_", "are_", "has_", "get_", "set_", "_"]
+        .iter()
+        .any(|prefix| last.starts_with(prefix))
+    {
         return Ty::Host;
     }
     // A torch function given nothing computes on no tensor: a query of settings

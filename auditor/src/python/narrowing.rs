@@ -23,12 +23,12 @@ impl Analyzer<'_> {
     /// What `test` tells about the names it checks with `isinstance`.
     pub(super) fn narrowing(&self, test: &Expr) -> Narrowing {
         match test {
-            Expr::Call(_) => self.isinstance_test(test).map_or_else(Narrowing::default, |(name, holds, fails)| {
-                Narrowing {
+            Expr::Call(_) => self
+                .isinstance_test(test)
+                .map_or_else(Narrowing::default, |(name, holds, fails)| Narrowing {
                     then: vec![(name.clone(), holds)],
                     orelse: fails.map(|ty| (name, ty)).into_iter().collect(),
-                }
-            }),
+                }),
             Expr::UnaryOp(unary) if unary.op == ast::UnaryOp::Not => {
                 let inner = self.narrowing(&unary.operand);
                 Narrowing {

@@ -2,9 +2,9 @@
 //! the `if __name__ == "__main__":` block, each setting the local context.
 
 use ruff_python_ast::visitor::{self, Visitor};
-use rustc_hash::FxHashMap as HashMap;
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange};
+use rustc_hash::FxHashMap as HashMap;
 
 use super::analyzer::{name_of, Analyzer};
 use crate::facts::MAX_EXPR_DEPTH;
@@ -358,7 +358,9 @@ impl Analyzer<'_> {
         if !data_loop && PER_FRAME_NAMES.contains(&facts.name.as_str()) {
             return;
         }
-        self.recorder.facts.functions[function].frame_loops.push((span.line, span.end_line));
+        self.recorder.facts.functions[function]
+            .frame_loops
+            .push((span.line, span.end_line));
     }
 
     /// The model-like call in a loop body that makes it a frame loop, if any.
@@ -523,9 +525,7 @@ const PER_FRAME_NAMES: &[&str] = &[
 /// a loop over the module's own layers, which runs per forward, not per frame.
 fn iterates_own_layers(iter: &Expr) -> bool {
     match iter {
-        Expr::Call(call)
-            if matches!(call.func.as_ref(), Expr::Name(n) if matches!(n.id.as_str(), "enumerate" | "zip" | "reversed")) =>
-        {
+        Expr::Call(call) if matches!(call.func.as_ref(), Expr::Name(n) if matches!(n.id.as_str(), "enumerate" | "zip" | "reversed")) => {
             call.arguments.args.iter().any(iterates_own_layers)
         }
         Expr::Attribute(attr) => matches!(attr.value.as_ref(), Expr::Name(base) if base.id.as_str() == "self"),
@@ -539,10 +539,16 @@ fn iterates_own_layers(iter: &Expr) -> bool {
 fn is_python_number(value: &Expr) -> bool {
     match value {
         Expr::NumberLiteral(_) | Expr::BooleanLiteral(_) => true,
-        Expr::UnaryOp(unary) => matches!(unary.op, ast::UnaryOp::USub | ast::UnaryOp::UAdd) && is_python_number(&unary.operand),
+        Expr::UnaryOp(unary) => {
+            matches!(unary.op, ast::UnaryOp::USub | ast::UnaryOp::UAdd) && is_python_number(&unary.operand)
+        }
         Expr::Call(call) => {
             matches!(call.func.as_ref(), Expr::Name(n) if matches!(n.id.as_str(), "float" | "int"))
-                && call.arguments.args.iter().all(|a| matches!(a, Expr::StringLiteral(_) | Expr::NumberLiteral(_)))
+                && call
+                    .arguments
+                    .args
+                    .iter()
+                    .all(|a| matches!(a, Expr::StringLiteral(_) | Expr::NumberLiteral(_)))
         }
         _ => false,
     }
@@ -550,7 +556,10 @@ fn is_python_number(value: &Expr) -> bool {
 
 /// Whether a statement leaves its block for good (`return`, `raise`, `continue`, `break`).
 fn exits(stmt: &Stmt) -> bool {
-    matches!(stmt, Stmt::Return(_) | Stmt::Raise(_) | Stmt::Continue(_) | Stmt::Break(_))
+    matches!(
+        stmt,
+        Stmt::Return(_) | Stmt::Raise(_) | Stmt::Continue(_) | Stmt::Break(_)
+    )
 }
 
 /// The names after an `if`: each name as the branches that fall through left it,

@@ -68,7 +68,10 @@ pub(crate) fn python_library_call(cx: &mut Recorder, call: &FunctionCall) {
             cx.site(RULE, loc, Certainty::Known, note);
         }
         "torch" if apis::contains(apis::CHECK_FUNCTIONS, call.last()) && !call.args.all_host() => {
-            let note = Some(format!("`{}` reads its condition on the host to decide whether to raise", call.qualified));
+            let note = Some(format!(
+                "`{}` reads its condition on the host to decide whether to raise",
+                call.qualified
+            ));
             cx.site(RULE, loc, Certainty::Known, note);
         }
         _ => {}
