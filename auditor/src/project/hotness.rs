@@ -89,15 +89,21 @@ impl Project<'_> {
 
     /// Why a call happens only in a low context, if it does: a guard, an
     /// error path, a cold block, module level, or a cold caller (by name or
-    /// itself called only when cold, per `cold_now`).
-    fn cold_call(&self, file_index: usize, call: &CallSite, cold_now: &HashSet<FnId>) -> Option<String> {
+    /// itself called only when cold, per `cold_now`). Borrowed, so the
+    /// fixpoint below formats nothing.
+    fn cold_call<'c>(
+        &'c self,
+        file_index: usize,
+        call: &'c CallSite,
+        cold_now: &HashSet<FnId>,
+    ) -> Option<ColdCause<'c>> {
         let file = &self.files[file_index];
         let context = &call.context;
         if let Some(guard) = &context.guard {
-            return Some(format!("guarded by `{guard}`"));
+            return Some(ColdCause::Guard(guard));
         }
         if let Some(why) = context.error_path.as_ref() {
-            return Some(why.clone());
+            return Some(ColdCause::Said(why));
         }
         if let Some(why) = &context.cold_block {
             // A script's `if __name__ == "__main__":` calls its entry point:
@@ -105,18 +111,18 @@ impl Project<'_> {
             if why.starts_with("under `if __name__") {
                 return None;
             }
-            return Some(why.clone());
+            return Some(ColdCause::Said(why));
         }
         let Some(function) = context.function else {
-            return Some("module level".to_string());
+            return Some(ColdCause::ModuleLevel);
         };
         let caller = &file.functions[function];
         if let Some(kind) = &caller.cold {
-            return Some(format!("`{}` ({kind})", caller.qualname));
+            return Some(ColdCause::ColdCaller(&caller.qualname, Some(kind)));
         }
         cold_now
             .contains(&(file_index, function))
-            .then(|| format!("`{}`", caller.qualname))
+            .then_some(ColdCause::ColdCaller(&caller.qualname, None))
     }
 
     /// Functions that are not hot and whose every caller outside test code is
@@ -126,20 +132,25 @@ impl Project<'_> {
     /// point) or with one caller in per-call code keeps its own severity.
     pub(super) fn find_called_only_when_cold(&mut self) {
         let mut cold_now: HashSet<FnId> = HashSet::default();
+        // Each candidate's callers outside test code, found once.
+        let mut real_callers: HashMap<FnId, Vec<(usize, usize)>> = HashMap::default();
         for (file_index, file) in self.files.iter().enumerate() {
             for fn_index in 0..file.functions.len() {
                 let id = (file_index, fn_index);
                 if self.hot.contains_key(&id) || self.is_cold(id) {
                     continue;
                 }
-                let has_caller = self
+                let callers: Vec<(usize, usize)> = self
                     .callers
                     .get(&id)
                     .into_iter()
                     .flatten()
-                    .any(|&(f, c)| !self.is_test_call(f, &self.files[f].calls[c]));
-                if has_caller {
+                    .copied()
+                    .filter(|&(f, c)| !self.is_test_call(f, &self.files[f].calls[c]))
+                    .collect();
+                if !callers.is_empty() {
                     cold_now.insert(id);
+                    real_callers.insert(id, callers);
                 }
             }
         }
@@ -148,10 +159,9 @@ impl Project<'_> {
                 .iter()
                 .copied()
                 .filter(|id| {
-                    self.callers.get(id).into_iter().flatten().any(|&(f, c)| {
-                        let call = &self.files[f].calls[c];
-                        !self.is_test_call(f, call) && self.cold_call(f, call, &cold_now).is_none()
-                    })
+                    real_callers[id]
+                        .iter()
+                        .any(|&(f, c)| self.cold_call(f, &self.files[f].calls[c], &cold_now).is_none())
                 })
                 .collect();
             if warm.is_empty() {
@@ -163,16 +173,35 @@ impl Project<'_> {
         }
         let mut why: HashMap<FnId, String> = HashMap::default();
         for &id in &cold_now {
-            let first = self
-                .callers
-                .get(&id)
-                .into_iter()
-                .flatten()
-                .filter(|&&(f, c)| !self.is_test_call(f, &self.files[f].calls[c]))
+            let first = real_callers[&id]
+                .iter()
                 .filter_map(|&(f, c)| self.cold_call(f, &self.files[f].calls[c], &cold_now))
+                .map(|cause| cause.to_string())
                 .min();
             why.insert(id, first.unwrap_or_default());
         }
         self.called_only_when_cold = why;
+    }
+}
+
+/// Why a call happens only in a low context (see `Project::cold_call`).
+enum ColdCause<'c> {
+    Guard(&'c str),
+    /// An error path or a cold block, in the front end's words.
+    Said(&'c str),
+    ModuleLevel,
+    /// A caller that is cold by its kind (`setup`), or itself called only when cold.
+    ColdCaller(&'c str, Option<&'c str>),
+}
+
+impl std::fmt::Display for ColdCause<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ColdCause::Guard(guard) => write!(f, "guarded by `{guard}`"),
+            ColdCause::Said(why) => f.write_str(why),
+            ColdCause::ModuleLevel => f.write_str("module level"),
+            ColdCause::ColdCaller(caller, Some(kind)) => write!(f, "`{caller}` ({kind})"),
+            ColdCause::ColdCaller(caller, None) => write!(f, "`{caller}`"),
+        }
     }
 }

@@ -29,6 +29,10 @@ const MAX_METHOD_CANDIDATES: usize = 3;
 /// Most classes searched above or below one class for a `self.m()` call.
 const MAX_CLASS_WALK: usize = 256;
 
+/// Most callees a call's result type is looked for in (the class's own method
+/// and its base's come first, then subclasses' overrides).
+const MAX_TYPE_CALLEES: usize = 8;
+
 pub struct Project<'a> {
     files: &'a [FileFacts],
     /// (module, function name) → module-level functions.
@@ -45,6 +49,8 @@ pub struct Project<'a> {
     subclasses: HashMap<&'a str, Vec<&'a str>>,
     /// A class's last segment → the classes of that name.
     classes_by_name: HashMap<&'a str, Vec<&'a str>>,
+    /// A class → the classes deriving from it at any depth (computed once).
+    descendants: HashMap<&'a str, Vec<&'a str>>,
     /// Every dotted part of every project module (`pkg`, `sub`, `mod`).
     module_parts: HashSet<&'a str>,
     /// What each call site (file, call) resolves to, computed once.
@@ -74,6 +80,7 @@ impl<'a> Project<'a> {
             bases: HashMap::default(),
             subclasses: HashMap::default(),
             classes_by_name: HashMap::default(),
+            descendants: HashMap::default(),
             module_parts: files.iter().flat_map(|f| f.module.split('.')).collect(),
             call_targets: Vec::new(),
             callers: HashMap::default(),
@@ -100,6 +107,13 @@ impl<'a> Project<'a> {
             self.bases.entry(class.name.as_str()).or_default().extend(bases);
             let last = class.name.rsplit('.').next().unwrap_or(&class.name);
             self.classes_by_name.entry(last).or_default().push(class.name.as_str());
+        }
+        let classes: Vec<&'a str> = self.bases.keys().copied().collect();
+        for class in classes {
+            let found = self.walk_descendants(class);
+            if !found.is_empty() {
+                self.descendants.insert(class, found);
+            }
         }
         for (file_index, file) in self.files.iter().enumerate() {
             for (fn_index, function) in file.functions.iter().enumerate() {
@@ -216,12 +230,14 @@ impl<'a> Project<'a> {
                 if found.is_empty() {
                     found = self.inherited_method(class, method);
                 }
-                found.extend(self.overriding_methods(class, method));
+                for id in self.overriding_methods(class, method) {
+                    if !found.contains(&id) {
+                        found.push(id);
+                    }
+                }
                 if found.is_empty() {
                     return self.methods_named(method);
                 }
-                found.sort_unstable();
-                found.dedup();
                 found
             }
             CallTarget::Method { method } => self.methods_named(method),
@@ -277,22 +293,32 @@ impl<'a> Project<'a> {
 
     /// `method` as the classes deriving from `class`, at any depth, override it.
     fn overriding_methods(&self, class: &str, method: &str) -> Vec<FnId> {
+        self.descendants
+            .get(class)
+            .into_iter()
+            .flatten()
+            .flat_map(|sub| self.class_methods(sub, method))
+            .collect()
+    }
+
+    /// The classes deriving from `class` at any depth, breadth-first, at most [`MAX_CLASS_WALK`].
+    fn walk_descendants(&self, class: &'a str) -> Vec<&'a str> {
         let mut seen: HashSet<&str> = HashSet::default();
-        let mut queue: Vec<&str> = vec![class];
-        let mut found = Vec::new();
-        while let Some(current) = queue.pop() {
-            if seen.len() >= MAX_CLASS_WALK {
-                break;
-            }
+        let mut order = Vec::new();
+        let mut queue = std::collections::VecDeque::from([class]);
+        while let Some(current) = queue.pop_front() {
             let last = current.rsplit('.').next().unwrap_or(current);
             for &sub in self.subclasses.get(last).into_iter().flatten() {
-                if seen.insert(sub) {
-                    found.extend(self.class_methods(sub, method));
-                    queue.push(sub);
+                if order.len() >= MAX_CLASS_WALK {
+                    return order;
+                }
+                if sub != class && seen.insert(sub) {
+                    order.push(sub);
+                    queue.push_back(sub);
                 }
             }
         }
-        found
+        order
     }
 
     /// The bases `class` names.
@@ -371,7 +397,7 @@ impl<'a> Project<'a> {
                 if !seen.insert(key) {
                     return Ty::UNKNOWN;
                 }
-                for callee in self.resolve(file_index, target) {
+                for callee in self.resolve(file_index, target).into_iter().take(MAX_TYPE_CALLEES) {
                     let returns = &self.files[callee.0].functions[callee.1].returns;
                     let resolved = self.resolve_ty(callee.0, returns, depth + 1, seen);
                     if resolved.is_tensor() {
@@ -385,7 +411,7 @@ impl<'a> Project<'a> {
                 if !seen.insert(key) {
                     return Ty::UNKNOWN;
                 }
-                for callee in self.resolve(file_index, call) {
+                for callee in self.resolve(file_index, call).into_iter().take(MAX_TYPE_CALLEES) {
                     let facts = &self.files[callee.0].functions[callee.1];
                     let Some(element) = facts.returns_elements.get(*index) else {
                         continue;

@@ -4,7 +4,6 @@
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange};
-use rustc_hash::FxHashMap as HashMap;
 
 use super::analyzer::{name_of, Analyzer};
 use crate::facts::MAX_EXPR_DEPTH;
@@ -237,10 +236,12 @@ impl Analyzer<'_> {
         // Each branch starts from the names as they were; after the `if`, a name
         // is what any branch that falls through may have made it.
         let has_else = tests.last().is_some_and(|(test, _)| test.is_none());
-        let before = self.env.clone();
-        let mut ends: Vec<HashMap<String, Ty>> = Vec::new();
+        // Only the names the branches assign can differ after them.
+        let assigned = assigned_names(tests.iter().map(|(_, body)| *body));
+        let before: Vec<Option<Ty>> = assigned.iter().map(|name| self.env.get(name).cloned()).collect();
+        let mut ends: Vec<Vec<Option<Ty>>> = Vec::new();
         for (index, (test, body)) in tests.into_iter().enumerate() {
-            self.env.clone_from(&before);
+            self.restore(&assigned, &before);
             let saved_once = self.recorder.context.once.clone();
             if index == 0 && lazy_init.is_some() {
                 self.recorder.context.once = lazy_init.clone();
@@ -274,14 +275,15 @@ impl Analyzer<'_> {
             self.unnarrow(failed);
             failed_before.extend(narrowing.orelse);
             if !body.last().is_some_and(exits) {
-                ends.push(std::mem::take(&mut self.env));
+                ends.push(assigned.iter().map(|name| self.env.get(name).cloned()).collect());
             }
             self.recorder.context.guard = saved.clone();
         }
         if !has_else {
             ends.push(before.clone());
         }
-        self.env = merge_branches(before, ends);
+        let merged = merge_branches(before, ends);
+        self.restore(&assigned, &merged);
     }
 
     /// If `test` is a debug/logging condition: its text, and whether it is negated.
@@ -562,25 +564,77 @@ fn exits(stmt: &Stmt) -> bool {
     )
 }
 
-/// The names after an `if`: each name as the branches that fall through left it,
+/// Each assigned name after an `if`: as the branches that fall through left it,
 /// a tensor if any made it one, else a value still to resolve (an origin), else
 /// what a branch knew. With no branch falling through, the names as they were.
-fn merge_branches(before: HashMap<String, Ty>, ends: Vec<HashMap<String, Ty>>) -> HashMap<String, Ty> {
+fn merge_branches(before: Vec<Option<Ty>>, ends: Vec<Vec<Option<Ty>>>) -> Vec<Option<Ty>> {
     let mut ends = ends.into_iter();
     let Some(mut merged) = ends.next() else {
         return before;
     };
     for end in ends {
-        for (name, ty) in end {
-            match merged.get_mut(&name) {
-                Some(current) => *current = merge_types(std::mem::replace(current, Ty::UNKNOWN), ty),
-                None => {
-                    merged.insert(name, ty);
-                }
-            }
+        for (current, ty) in merged.iter_mut().zip(end) {
+            *current = match (current.take(), ty) {
+                (Some(a), Some(b)) => Some(merge_types(a, b)),
+                (a, b) => a.or(b),
+            };
         }
     }
     merged
+}
+
+/// The names a block binds, at any depth outside nested definitions (assignment,
+/// loop and `with` targets, walrus), each once, in order of appearance.
+fn assigned_names<'a>(bodies: impl Iterator<Item = &'a [Stmt]>) -> Vec<String> {
+    struct Collector {
+        names: Vec<String>,
+    }
+    impl Collector {
+        fn target(&mut self, target: &Expr) {
+            match target {
+                Expr::Name(name) => {
+                    if !self.names.iter().any(|n| n == name.id.as_str()) {
+                        self.names.push(name.id.to_string());
+                    }
+                }
+                Expr::Tuple(tuple) => tuple.elts.iter().for_each(|e| self.target(e)),
+                Expr::List(list) => list.elts.iter().for_each(|e| self.target(e)),
+                Expr::Starred(starred) => self.target(&starred.value),
+                _ => {}
+            }
+        }
+    }
+    impl<'a> Visitor<'a> for Collector {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            match stmt {
+                Stmt::FunctionDef(_) | Stmt::ClassDef(_) => return,
+                Stmt::Assign(assign) => assign.targets.iter().for_each(|t| self.target(t)),
+                Stmt::AnnAssign(assign) => self.target(&assign.target),
+                Stmt::AugAssign(assign) => self.target(&assign.target),
+                Stmt::For(for_stmt) => self.target(&for_stmt.target),
+                Stmt::With(with) => with
+                    .items
+                    .iter()
+                    .filter_map(|item| item.optional_vars.as_deref())
+                    .for_each(|v| self.target(v)),
+                _ => {}
+            }
+            visitor::walk_stmt(self, stmt);
+        }
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if let Expr::Named(named) = expr {
+                self.target(&named.target);
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let mut collector = Collector { names: Vec::new() };
+    for body in bodies {
+        for stmt in body {
+            collector.visit_stmt(stmt);
+        }
+    }
+    collector.names
 }
 
 fn merge_types(a: Ty, b: Ty) -> Ty {
