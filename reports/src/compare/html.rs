@@ -3,7 +3,7 @@
 //! per file, every disagreement (severities that differ, runtime-only
 //! sites), and every site behind filters by kind, rule and file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 
 use d2h_rules::RuleId;
@@ -48,6 +48,32 @@ fn tallies<K: Ord>(c: &Comparison, key: impl Fn(RuleId, &str) -> K) -> BTreeMap<
         map.entry(key(s.rule, &s.file)).or_default().runtime_only += 1;
     }
     map
+}
+
+/// Each path of the comparison, and the one the page shows for it: the
+/// shortest path of the comparison that names the same file. (A confirmed
+/// site keeps the longer of its two reports' paths, so one file can be spelt
+/// `/srv/repo/pipeline/src/a.rs` by its confirmed sites and
+/// `pipeline/src/a.rs` by its static-only ones; the page counts it once.)
+fn display_paths(c: &Comparison) -> BTreeMap<&str, &str> {
+    let paths: BTreeSet<&str> = c
+        .confirmed
+        .iter()
+        .map(|s| s.file.as_str())
+        .chain(c.static_only.iter().map(|s| s.file.as_str()))
+        .chain(c.runtime_only.iter().map(|s| s.file.as_str()))
+        .collect();
+    paths
+        .iter()
+        .map(|p| {
+            let shortest = paths
+                .iter()
+                .filter(|q| super::same_file(p, q))
+                .min_by_key(|q| (q.len(), **q))
+                .unwrap_or(p);
+            (*p, *shortest)
+        })
+        .collect()
 }
 
 fn suppression_note(suppression: Option<&Suppression>) -> String {
@@ -137,7 +163,9 @@ pub(super) fn render(c: &Comparison, out: &mut dyn io::Write) -> io::Result<()> 
     }
     page.push("</section>\n");
 
-    let files = tallies(c, |_, file| file.to_string());
+    let paths = display_paths(c);
+    let shown = |file: &str| paths.get(file).copied().unwrap_or(file).to_string();
+    let files = tallies(c, |_, file| shown(file));
     if !files.is_empty() {
         page.push("<section id=\"files\">\n<h2>Per file</h2>\n");
         let mut ranked: Vec<(&String, &Tally)> = files.iter().collect();
@@ -171,7 +199,7 @@ pub(super) fn render(c: &Comparison, out: &mut dyn io::Write) -> io::Result<()> 
         for s in &disagreements {
             page.push_fmt(format_args!(
                 "<tr><td>{}:{}{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>\n",
-                Esc(&s.file),
+                Esc(&shown(&s.file)),
                 s.line,
                 suppression_note(s.suppression.as_ref()),
                 s.rule.code(),
@@ -186,7 +214,7 @@ pub(super) fn render(c: &Comparison, out: &mut dyn io::Write) -> io::Result<()> 
     }
     if !c.runtime_only.is_empty() {
         page.push("<h3>Runtime-only: observed, missed by the static audit</h3>\n");
-        one_sided_table(&mut page, &c.runtime_only, "runtime-only", false);
+        one_sided_table(&mut page, &c.runtime_only, "runtime-only", false, &shown);
     }
     page.push("</section>\n");
 
@@ -238,8 +266,8 @@ pub(super) fn render(c: &Comparison, out: &mut dyn io::Write) -> io::Result<()> 
                 "<tr data-item data-kind=\"{}\" data-rule=\"{}\" data-file=\"{}\"><td>{}:{}{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
                 if s.agrees() { "confirmed" } else { "disagreement" },
                 s.rule.code(),
-                Esc(&s.file),
-                Esc(&s.file),
+                Esc(&shown(&s.file)),
+                Esc(&shown(&s.file)),
                 s.line,
                 suppression_note(s.suppression.as_ref()),
                 s.rule.code(),
@@ -251,9 +279,9 @@ pub(super) fn render(c: &Comparison, out: &mut dyn io::Write) -> io::Result<()> 
             ));
         }
         page.push("</tbody>\n</table>\n<h3>Static-only (not executed in this run)</h3>\n");
-        one_sided_table(&mut page, &c.static_only, "static-only", true);
+        one_sided_table(&mut page, &c.static_only, "static-only", true, &shown);
         page.push("<h3>Runtime-only</h3>\n");
-        one_sided_table(&mut page, &c.runtime_only, "runtime-only", true);
+        one_sided_table(&mut page, &c.runtime_only, "runtime-only", true, &shown);
     }
     page.push("</section>\n<footer>Rendered by d2h: a self-contained page, nothing is fetched. The filters hide sites in the “All sites” tables only.</footer>\n</main>\n");
     out.write_all(page.finish().as_bytes())
@@ -279,7 +307,7 @@ fn tally_table(page: &mut Page, what: &str, rows: impl Iterator<Item = (String, 
 }
 
 /// Sites of one view; `filterable` rows take part in the filters.
-fn one_sided_table(page: &mut Page, sites: &[OneSided], kind: &str, filterable: bool) {
+fn one_sided_table(page: &mut Page, sites: &[OneSided], kind: &str, filterable: bool, shown: &dyn Fn(&str) -> String) {
     if sites.is_empty() {
         page.push("<p class=\"note\">None.</p>\n");
         return;
@@ -290,14 +318,14 @@ fn one_sided_table(page: &mut Page, sites: &[OneSided], kind: &str, filterable: 
             format!(
                 " data-item data-kind=\"{kind}\" data-rule=\"{}\" data-file=\"{}\"",
                 s.rule.code(),
-                Esc(&s.file)
+                Esc(&shown(&s.file))
             )
         } else {
             String::new()
         };
         page.push_fmt(format_args!(
             "<tr{item}><td>{}:{}{}</td><td><code>{}</code></td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>\n",
-            Esc(&s.file),
+            Esc(&shown(&s.file)),
             s.line,
             suppression_note(s.suppression.as_ref()),
             s.rule.code(),

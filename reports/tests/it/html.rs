@@ -112,17 +112,14 @@ fn outline(html: &str) -> String {
             }
             "section" => lines.push(format!("section #{}", attribute(html, start, "id").unwrap_or_default())),
             "figure" => {
-                let end = start + html[start..].find("</figure>").unwrap();
-                let svg = &html[start..end];
-                let texts = svg.matches("<text").count();
-                let bars = svg.matches("<rect").count();
-                let lines_drawn = svg.matches("<polyline").count();
+                // The plot's figure and its SVG's size (the drawing itself is
+                // plotters': its ticks are not the page's structure).
+                let svg = start + html[start..].find("<svg").unwrap();
                 lines.push(format!(
-                    "  plot \"{}\": {} text, {} rect, {} polyline",
+                    "  plot \"{}\": svg {}x{}",
                     attribute(html, start, "aria-label").unwrap_or_default(),
-                    texts,
-                    bars,
-                    lines_drawn
+                    attribute(html, svg, "width").unwrap_or_default(),
+                    attribute(html, svg, "height").unwrap_or_default(),
                 ));
             }
             "select" => {
@@ -432,4 +429,32 @@ fn the_comparison_lists_every_disagreement() {
         page.matches("<tr data-item").count(),
         c.confirmed.len() + c.static_only.len() + c.runtime_only.len()
     );
+}
+
+#[test]
+fn a_file_spelt_two_ways_by_the_comparison_is_one_file_on_the_page() {
+    // The confirmed site keeps the runtime's longer path, the static-only one the static path.
+    let mut site = static_report().findings[0].clone();
+    site.file = "src/a.rs".to_string();
+    site.line = 10;
+    site.end_line = 10;
+    let mut other = site.clone();
+    other.line = 20;
+    other.end_line = 20;
+    let static_report = Report::new(Origin::Static, "repo", vec![site.clone(), other], Vec::new(), 1);
+    let mut observed = site;
+    observed.file = "repo/src/a.rs".to_string();
+    observed.runtime = runtime_report().findings[0].runtime.clone();
+    let runtime = Report::new(Origin::Runtime, "/srv", vec![observed], Vec::new(), 1);
+    let c = compare(&static_report, &runtime).unwrap();
+    assert_eq!(c.confirmed[0].file, "/srv/repo/src/a.rs");
+    assert_eq!(c.static_only[0].file, "repo/src/a.rs");
+    let page = compare_html(&c);
+    let section = page.find("<section id=\"files\">").unwrap();
+    let end = section + page[section..].find("</section>").unwrap();
+    let files = &page[section..end];
+    assert_eq!(files.matches("data-set-file=").count(), 1, "{files}");
+    assert!(files.contains("data-set-file=\"repo/src/a.rs\""), "{files}");
+    assert_eq!(page.matches("data-file=\"repo/src/a.rs\"").count(), 2);
+    assert!(!page.contains("data-file=\"/srv/"));
 }
