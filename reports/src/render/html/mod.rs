@@ -616,16 +616,23 @@ fn transfers_section(page: &mut Page, report: &Report) -> io::Result<()> {
         "transfers / frame",
         &short_number,
     )?;
+    // Bytes on an axis of round numbers of the unit that fits the largest value.
+    let most = rules.values().map(|r| r.bytes_per_frame).fold(0.0, f64::max);
+    let (unit, scale) = match most {
+        m if m >= 1024.0 * 1024.0 => ("MiB / frame", 1024.0 * 1024.0),
+        m if m >= 1024.0 => ("KiB / frame", 1024.0),
+        _ => ("bytes / frame", 1.0),
+    };
     let bytes = plot::stacked_bars(
         "Bytes per frame (frame phase)",
         &categories,
         &[Stack {
             label: "bytes per frame",
             color: plot::PURPLE,
-            values: rules.values().map(|r| r.bytes_per_frame).collect(),
+            values: rules.values().map(|r| r.bytes_per_frame / scale).collect(),
         }],
-        "bytes / frame",
-        &human_bytes,
+        unit,
+        &short_number,
     )?;
     page.push("<div class=\"plots\">\n");
     figure(page, &per_frame, "Transfers per frame by rule");

@@ -187,7 +187,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .seg.new { background: var(--critical); }
 .seg.known { background: #8c959f; }
 .plots { display: flex; flex-wrap: wrap; gap: 14px; }
-.plot { border: 1px solid var(--line); border-radius: 6px; padding: 4px; background: #fff; }
+.plot { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 4px; background: #fff; }
 .plot svg { display: block; }
 .note { color: var(--muted); }
 .badge { display: inline-block; padding: 0 7px; border-radius: 10px; font-size: 12px; font-weight: 600; color: #fff; }

@@ -112,7 +112,7 @@ pub(crate) fn stacked_bars(
             .caption(title, ("sans-serif", 17))
             .margin(12)
             .x_label_area_size(30)
-            .y_label_area_size(64)
+            .y_label_area_size(72)
             .build_cartesian_2d(Categories(n), 0f64..top)
             .map_err(draw_error)?;
         let label_of = |v: &f64| categories.get(v.floor() as usize).cloned().unwrap_or_default();
@@ -212,7 +212,8 @@ pub(crate) fn over_frames(
         .chain(levels.iter().map(|l| l.value))
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max);
-    let top = axis_top(max);
+    // Headroom above the highest value for the legend (upper right).
+    let top = axis_top(max * 1.3);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
@@ -221,7 +222,7 @@ pub(crate) fn over_frames(
             .caption(title, ("sans-serif", 17))
             .margin(12)
             .x_label_area_size(36)
-            .y_label_area_size(64)
+            .y_label_area_size(72)
             .build_cartesian_2d(1f64..frames, 0f64..top)
             .map_err(draw_error)?;
         chart
