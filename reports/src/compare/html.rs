@@ -55,7 +55,10 @@ fn tallies<K: Ord>(c: &Comparison, key: impl Fn(RuleId, &str) -> K) -> BTreeMap<
 /// site keeps the longer of its two reports' paths, so one file can be spelt
 /// `/srv/repo/pipeline/src/a.rs` by its confirmed sites and
 /// `pipeline/src/a.rs` by its static-only ones; the page counts it once.)
+/// A path under the runtime report's root when that root is absolute (the
+/// binary's own checkout) is shown relative to it, as that report wrote it.
 fn display_paths(c: &Comparison) -> BTreeMap<&str, &str> {
+    let runtime_root = format!("{}/", super::normalise_path("", &c.runtime_root));
     let paths: BTreeSet<&str> = c
         .confirmed
         .iter()
@@ -71,7 +74,10 @@ fn display_paths(c: &Comparison) -> BTreeMap<&str, &str> {
                 .filter(|q| super::same_file(p, q))
                 .min_by_key(|q| (q.len(), **q))
                 .unwrap_or(p);
-            (*p, *shortest)
+            let relative = shortest
+                .strip_prefix(runtime_root.as_str())
+                .filter(|rest| !rest.is_empty() && runtime_root.starts_with('/') && runtime_root != "/");
+            (*p, relative.unwrap_or(shortest))
         })
         .collect()
 }

@@ -457,4 +457,18 @@ fn a_file_spelt_two_ways_by_the_comparison_is_one_file_on_the_page() {
     assert!(files.contains("data-set-file=\"repo/src/a.rs\""), "{files}");
     assert_eq!(page.matches("data-file=\"repo/src/a.rs\"").count(), 2);
     assert!(!page.contains("data-file=\"/srv/"));
+
+    // A file with confirmed sites only is shown relative to the runtime root.
+    let static_report = Report::new(
+        Origin::Static,
+        "repo",
+        vec![static_report.findings[0].clone()],
+        Vec::new(),
+        1,
+    );
+    let c = compare(&static_report, &runtime).unwrap();
+    assert!(c.static_only.is_empty());
+    let page = compare_html(&c);
+    assert!(page.contains("data-set-file=\"repo/src/a.rs\""));
+    assert!(!page.contains("/srv/repo/src/a.rs"));
 }

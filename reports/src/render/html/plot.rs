@@ -18,7 +18,7 @@ pub(crate) const ACCENT: RGBColor = RGBColor(9, 105, 218);
 pub(crate) const PURPLE: RGBColor = RGBColor(130, 80, 223);
 pub(crate) const GREY: RGBColor = RGBColor(140, 149, 159);
 
-const WIDTH: u32 = 600;
+const WIDTH: u32 = 560;
 const HEIGHT: u32 = 300;
 /// Points drawn per line at most: longer runs are reduced to each bucket's
 /// lowest and highest frame, so spikes survive.
