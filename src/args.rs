@@ -22,6 +22,8 @@ pub enum FormatArg {
     JsonLines,
     /// GitLab Code Quality report.
     Gitlab,
+    /// One self-contained HTML page with plots and filters.
+    Html,
 }
 
 impl From<FormatArg> for Format {
@@ -35,6 +37,7 @@ impl From<FormatArg> for Format {
             FormatArg::Github => Format::Github,
             FormatArg::JsonLines => Format::JsonLines,
             FormatArg::Gitlab => Format::Gitlab,
+            FormatArg::Html => Format::Html,
         }
     }
 }

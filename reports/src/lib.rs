@@ -2,7 +2,7 @@
 //! runtime pipeline, and one renderer per output format.
 //!
 //! A [`Report`] is plain data; [`render`] turns it into text, concise lines,
-//! JSON or a Markdown migration plan. Renderers write into a caller-supplied
+//! JSON, a Markdown migration plan or a self-contained HTML page with plots. Renderers write into a caller-supplied
 //! `io::Write`: this crate never prints.
 
 pub mod compare;
@@ -15,6 +15,6 @@ pub use fingerprint::{fingerprint, Fingerprinter};
 pub use render::{render, Format, RenderOptions};
 pub use schema::{
     BaselineEntry, BaselineInfo, DriverStats, FileError, Finding, LatencyStats, MemoryStats, Origin, Report,
-    RuntimeStats, Summary, SuppressedFinding, Suppression, SuppressionKind, Tool, SCHEMA,
+    RuntimeStats, Summary, SuppressedFinding, Suppression, SuppressionKind, Timeline, Tool, SCHEMA,
 };
 pub use sources::SourceCache;

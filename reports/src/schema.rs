@@ -202,6 +202,24 @@ pub struct DriverStats {
     pub agrees_with_gate: bool,
 }
 
+/// Per-frame figures of a run, frame by frame in run order, warm-up included
+/// (runtime reports of `d2h pipeline run` only): what the HTML report plots
+/// over time. Every list has one entry per frame, except `device_bytes`, which
+/// is empty when device memory was not measured.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    /// The first frames, excluded from `latency` and from the memory baseline.
+    pub warmup: u64,
+    /// Each frame's latency in milliseconds, on the clock of `latency`.
+    pub latency_ms: Vec<f64>,
+    /// Device memory in use after each frame, in bytes: the driver's figure on
+    /// CUDA, the live host bytes on the CPU device (whose tensors are host buffers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub device_bytes: Vec<u64>,
+    /// Device-to-host reads (D2H001 and D2H002 sites) the gate recorded in each frame.
+    pub reads: Vec<u64>,
+}
+
 /// A whole report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -219,6 +237,9 @@ pub struct Report {
     pub latency: Option<LatencyStats>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver: Option<DriverStats>,
+    /// Frame-by-frame figures of the run (`d2h pipeline run` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Timeline>,
     /// What a baseline hid (static reports audited with `--baseline` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineInfo>,
@@ -285,6 +306,7 @@ impl Report {
             memory: None,
             latency: None,
             driver: None,
+            timeline: None,
             baseline: None,
             suppressed: Vec::new(),
         }

@@ -180,7 +180,8 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
     let progress = Arc::new(d2h_auditor::Progress::default());
     let mut options = AuditOptions {
         threads: args.threads,
-        keep_sources: format == Format::Text,
+        // The formats with code frames.
+        keep_sources: matches!(format, Format::Text | Format::Html),
         languages: args.lang.iter().map(|l| Language::from(*l)).collect(),
         progress: Some(Arc::clone(&progress)),
         ..setup.options()?

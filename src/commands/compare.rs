@@ -15,6 +15,8 @@ pub enum CompareFormatArg {
     Text,
     Json,
     Markdown,
+    /// One self-contained HTML page with plots and filters.
+    Html,
 }
 
 /// What makes `d2h compare` fail (exit 1).
@@ -62,6 +64,7 @@ pub fn run(args: CompareArgs) -> Result<ExitCode> {
         CompareFormatArg::Text => CompareFormat::Text,
         CompareFormatArg::Json => CompareFormat::Json,
         CompareFormatArg::Markdown => CompareFormat::Markdown,
+        CompareFormatArg::Html => CompareFormat::Html,
     };
     output::write_to(args.output.as_deref(), |out| render(&comparison, format, out))?;
     let mut failures = Vec::new();

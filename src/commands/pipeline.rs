@@ -23,7 +23,7 @@ use d2h_pipeline::{
     DeviceKind, FrameSource, Mode, Pipeline, PipelineConfig, PipelineError, RunOptions, RunOutcome, StillImage,
     SyntheticVideo, WeightSource,
 };
-use d2h_reports::{RenderOptions, Report, SourceCache};
+use d2h_reports::{RenderOptions, Report, SourceCache, Timeline};
 use d2h_rules::{RuleId, Severity};
 
 use crate::args::{FormatArg, SeverityArg};
@@ -236,6 +236,7 @@ fn run_pipeline(args: RunArgs) -> Result<ExitCode> {
         Some(outcome.latency()),
     );
     report.driver = d2h_pipeline::driver::driver_stats(&outcome);
+    report.timeline = Some(timeline(&outcome));
     let sources = source_cache(&report, &root);
     let to_file = args.output.is_some();
     let options = RenderOptions {
@@ -263,6 +264,30 @@ fn run_pipeline(args: RunArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The run frame by frame (the HTML report plots it). Device memory is the
+/// driver's figure where every frame has one (CUDA), else the live host bytes
+/// where the counting allocator ran (the CPU device's tensors are host
+/// buffers), else not measured.
+fn timeline(outcome: &RunOutcome) -> Timeline {
+    let samples = &outcome.samples;
+    let device_bytes = if !samples.is_empty() && samples.iter().all(|s| s.device_used_bytes.is_some()) {
+        samples.iter().filter_map(|s| s.device_used_bytes).collect()
+    } else if outcome.alloc_installed {
+        samples
+            .iter()
+            .map(|s| u64::try_from(s.live_bytes).unwrap_or(0))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Timeline {
+        warmup: outcome.warmup as u64,
+        latency_ms: samples.iter().map(|s| s.latency_ms).collect(),
+        device_bytes,
+        reads: samples.iter().map(|s| s.gate_reads).collect(),
+    }
 }
 
 fn source_cache(report: &Report, root: &Path) -> SourceCache {

@@ -536,7 +536,7 @@ fn run_with(dir: &Path, format: &str, threads: Option<&str>, rayon: Option<&str>
 fn reports_are_byte_identical_across_runs_and_thread_counts() {
     let dir = determinism_tree();
     let p = dir.path();
-    for format in ["json", "sarif", "json-lines", "gitlab", "concise", "markdown"] {
+    for format in ["json", "sarif", "json-lines", "gitlab", "concise", "markdown", "html"] {
         let first = run_with(p, format, None, None);
         assert!(!first.is_empty(), "{format}: empty report");
         let runs = [

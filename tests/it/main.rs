@@ -6,6 +6,7 @@ mod cli;
 mod compare;
 mod config;
 mod docs;
+mod html;
 #[cfg(feature = "pipeline")]
 mod pipeline_cli;
 #[cfg(feature = "pipeline")]

@@ -19,6 +19,7 @@
 //! of them, as a static site's severity is that of its worst context (a
 //! helper that runs both at setup and on the frame path is critical).
 
+mod html;
 mod markdown;
 mod text;
 
@@ -314,6 +315,8 @@ pub enum CompareFormat {
     Text,
     Json,
     Markdown,
+    /// One self-contained HTML page with plots and filters.
+    Html,
 }
 
 /// Writes a comparison in `format`.
@@ -325,6 +328,7 @@ pub fn render(comparison: &Comparison, format: CompareFormat, out: &mut dyn io::
             writeln!(out)
         }
         CompareFormat::Markdown => markdown::render(comparison, out),
+        CompareFormat::Html => html::render(comparison, out),
     }
 }
 

@@ -4,6 +4,7 @@ mod common;
 mod concise;
 mod github;
 mod gitlab;
+pub(crate) mod html;
 mod json;
 mod jsonl;
 mod markdown;
@@ -33,10 +34,12 @@ pub enum Format {
     JsonLines,
     /// A GitLab Code Quality report.
     Gitlab,
+    /// One self-contained HTML page with plots and filters.
+    Html,
 }
 
 impl Format {
-    pub const ALL: [Format; 8] = [
+    pub const ALL: [Format; 9] = [
         Format::Text,
         Format::Concise,
         Format::Json,
@@ -45,6 +48,7 @@ impl Format {
         Format::Github,
         Format::JsonLines,
         Format::Gitlab,
+        Format::Html,
     ];
 
     pub fn name(self) -> &'static str {
@@ -57,6 +61,7 @@ impl Format {
             Format::Github => "github",
             Format::JsonLines => "json-lines",
             Format::Gitlab => "gitlab",
+            Format::Html => "html",
         }
     }
 }
@@ -85,6 +90,7 @@ pub fn render(
         Format::Github => github::render(report, out),
         Format::JsonLines => jsonl::render(report, out),
         Format::Gitlab => gitlab::render(report, out),
+        Format::Html => html::render(report, sources, out),
     }
 }
 

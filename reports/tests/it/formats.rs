@@ -669,7 +669,8 @@ fn format_names() {
             "sarif",
             "github",
             "json-lines",
-            "gitlab"
+            "gitlab",
+            "html"
         ]
     );
 }
