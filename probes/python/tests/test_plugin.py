@@ -500,7 +500,11 @@ def test_the_session_report_is_a_runtime_report_that_compare_joins(run, pytester
     )
     assert compared.returncode == 0, compared.stderr
     joined = json.loads(compared.stdout)
-    confirmed = {(site["file"], site["line"], site["rule"]) for site in joined["confirmed"]}
+    # paths as compare prints them: joined with each report's root (here the absolute one)
+    confirmed = {
+        (os.path.relpath(os.path.join(pytester.path, site["file"]), pytester.path), site["line"], site["rule"])
+        for site in joined["confirmed"]
+    }
     assert ("pkg/model.py", read, "D2H002") in confirmed
     assert ("pkg/model.py", sent, "D2H007") in confirmed
     assert joined["runtime_only"] == []
