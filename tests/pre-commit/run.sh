@@ -3,11 +3,15 @@
 # against a temporary git repository that stages a bad file, and prints what
 # happened. The output of a run is recorded in docs/pre-commit.md.
 #
-#   tests/pre-commit/run.sh                 # d2h-system hook (built binary on PATH) and a local hook
-#   RUN_RUST_HOOK=1 tests/pre-commit/run.sh # also the `language: rust` hook (cargo builds d2h: slow)
+#   tests/pre-commit/run.sh                 # the `d2h` hook (language: python: pip builds the
+#                                           # lean auditor with maturin), d2h-system and a local hook
+#   SKIP_PYTHON_HOOK=1 tests/pre-commit/run.sh  # without the `d2h` hook (its first run builds d2h)
+#   RUN_RUST_HOOK=1 tests/pre-commit/run.sh # also the `language: rust` hook (cargo builds d2h
+#                                           # with candle: very slow)
 #
-# Needs python3 (pre-commit is installed into a throwaway virtualenv from PyPI)
-# and git. Exits non-zero when a hook does not behave as documented.
+# Needs python3 (pre-commit is installed into a throwaway virtualenv from PyPI),
+# git, and a Rust toolchain (the python hook builds d2h from source until a wheel
+# is published). Exits non-zero when a hook does not behave as documented.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -125,10 +129,41 @@ sed -i 's#entry: .*#entry: '"$bin_dir"'/d2h audit --fail-on medium#' .pre-commit
 git add pkg/helpers.py .pre-commit-config.yaml
 expect 1 pre-commit run --color never
 
+if [ "${SKIP_PYTHON_HOOK:-0}" != "1" ]; then
+  # pre-commit creates a virtualenv and pip-installs the d2h repository into it: maturin
+  # builds the lean auditor (no candle) in release mode. Only the first run builds; later
+  # runs reuse the environment cached in PRE_COMMIT_HOME for this repo and rev. (try-repo
+  # would make a new rev, and so a new environment, for each run of an unclean tree: the
+  # config names the repository's HEAD, so commit what the hook should build.)
+  step "the d2h hook (language: python) at \$D2H_REPO's HEAD, first run: pip builds d2h"
+  rev="$(git -C "$repo_root" rev-parse HEAD)"
+  cat > .pre-commit-config.yaml <<YAML
+repos:
+  - repo: $repo_root
+    rev: $rev
+    hooks:
+      - id: d2h
+YAML
+  sed -i 's/  # d2h: ignore\[D2H002\]$/  # d2h: ignore[D2H002] one scalar per frame for the HUD/' pkg/helpers.py
+  git add pkg/helpers.py .pre-commit-config.yaml
+  started=$SECONDS
+  expect 0 pre-commit run --color never
+  echo "first run (environment built): $((SECONDS - started)) s"
+  step "the same hook again (environment cached), on the bad change"
+  sed -i 's/  # d2h: ignore\[D2H002\] .*//' pkg/helpers.py
+  git add pkg/helpers.py
+  started=$SECONDS
+  expect 1 pre-commit run --color never
+  echo "second run (cached): $((SECONDS - started)) s"
+  sed -e "s#$rev#\$REV#" -e "s#$repo_root#\$D2H_REPO#" .pre-commit-config.yaml
+fi
+
 if [ "${RUN_RUST_HOOK:-0}" = "1" ]; then
-  step "pre-commit try-repo \$D2H_REPO d2h (language: rust: cargo installs d2h)"
+  step "pre-commit try-repo \$D2H_REPO d2h-rust (language: rust: cargo installs d2h with candle)"
   git checkout --quiet HEAD -- pkg/helpers.py 2>/dev/null || true
-  expect 0 pre-commit try-repo --color never "$repo_root" d2h --all-files
+  started=$SECONDS
+  expect 0 pre-commit try-repo --color never "$repo_root" d2h-rust --all-files
+  echo "first run (environment built): $((SECONDS - started)) s"
 fi
 
 step "all hooks behaved as documented"

@@ -2,7 +2,8 @@
 //! scanning (`github/codeql-action/upload-sarif`) and other SARIF viewers take
 //! it. The output is deterministic: no timestamps, no machine names.
 //!
-//! - `tool.driver`: name, version, `informationUri`, and one `rules` entry per
+//! - `tool.driver`: name, version, `informationUri` (the package's `repository`;
+//!   omitted while it has none), and one `rules` entry per
 //!   rule of the catalog, in code order: `id` (the code), `name`,
 //!   `shortDescription` (the summary), `fullDescription` (the page's "What it
 //!   does"), `help` (the whole page and the fix hint in every language, as
