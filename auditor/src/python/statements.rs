@@ -592,10 +592,8 @@ fn assigned_names<'a>(bodies: impl Iterator<Item = &'a [Stmt]>) -> Vec<String> {
     impl Collector {
         fn target(&mut self, target: &Expr) {
             match target {
-                Expr::Name(name) => {
-                    if !self.names.iter().any(|n| n == name.id.as_str()) {
-                        self.names.push(name.id.to_string());
-                    }
+                Expr::Name(name) if !self.names.iter().any(|n| n == name.id.as_str()) => {
+                    self.names.push(name.id.to_string());
                 }
                 Expr::Tuple(tuple) => tuple.elts.iter().for_each(|e| self.target(e)),
                 Expr::List(list) => list.elts.iter().for_each(|e| self.target(e)),
