@@ -28,6 +28,7 @@
 //! gate counts what would be transfers on a GPU.
 
 pub mod alloc;
+pub mod capture;
 pub mod config;
 pub mod detector;
 pub mod device_ops;
@@ -48,6 +49,7 @@ pub mod summary;
 pub mod transfer;
 pub mod weights;
 
+pub use capture::{CaptureKind, CaptureViolation};
 pub use config::PipelineConfig;
 pub use error::{PipelineError, Result};
 pub use modes::Mode;
