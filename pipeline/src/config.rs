@@ -3,6 +3,7 @@
 
 use crate::detector::DetectorConfig;
 use crate::error::{PipelineError, Result};
+use crate::graph::GraphMode;
 use crate::matcher::TrackerConfig;
 use crate::modes::Mode;
 use crate::predictor::PredictorConfig;
@@ -23,6 +24,9 @@ pub struct PipelineConfig {
     pub predictor: PredictorConfig,
     pub tracker: TrackerConfig,
     pub mode: Mode,
+    /// Capture the resident frame into a CUDA graph and replay it (a
+    /// simulated capture on the CPU); resident mode only.
+    pub graph: GraphMode,
     /// Detailed logging: per-frame latency and detection counts, read from the device.
     pub log_detailed: bool,
     /// How many of the most recent per-frame log entries the pipeline keeps
@@ -42,6 +46,7 @@ impl PipelineConfig {
             predictor: PredictorConfig::compact(),
             tracker: TrackerConfig::with_slots(16),
             mode: Mode::Resident,
+            graph: GraphMode::Off,
             log_detailed: false,
             log_frames: DEFAULT_LOG_FRAMES,
             weights: WeightSource::default(),
@@ -62,6 +67,7 @@ impl PipelineConfig {
             },
             tracker: TrackerConfig::with_slots(8),
             mode: Mode::Resident,
+            graph: GraphMode::Off,
             log_detailed: false,
             log_frames: DEFAULT_LOG_FRAMES,
             weights: WeightSource::default(),
@@ -79,6 +85,12 @@ impl PipelineConfig {
                 value: self.log_frames,
                 expected: format!("from 1 to {MAX_LOG_FRAMES}"),
             });
+        }
+        if self.graph == GraphMode::On && self.mode != Mode::Resident {
+            return Err(PipelineError::Config(format!(
+                "graph mode needs the resident mode: the {} frame copies to the host",
+                self.mode
+            )));
         }
         if self.tracker.max_tracks == 0 {
             return Err(PipelineError::Config("the tracker needs at least one slot".to_string()));

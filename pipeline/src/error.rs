@@ -42,6 +42,17 @@ pub enum PipelineError {
     /// An image file that cannot be decoded.
     #[error("image {path}: {message}")]
     Image { path: String, message: String },
+    /// A transfer asked for while the frame was being captured (the gate's
+    /// capture guard), naming its call site.
+    #[error(transparent)]
+    Capture(#[from] crate::capture::CaptureViolation),
+    /// A capture that failed for another reason (candle refusing a host copy
+    /// of its own, the driver invalidating the capture).
+    #[error("{kind} capture of the resident frame failed: {message}")]
+    CaptureFailed {
+        kind: crate::capture::CaptureKind,
+        message: String,
+    },
     /// An error from candle (shape mismatches inside the model, device errors).
     #[error(transparent)]
     Candle(#[from] candle_core::Error),

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use d2h_rules::RuleId;
 
 use crate::alloc;
+use crate::capture::{CaptureKind, CaptureScope, CaptureViolation};
 use crate::phase::Phase;
 use crate::site::{Site, Symbol};
 use crate::transfer::Reader;
@@ -50,6 +51,10 @@ struct GateState {
     index: HashMap<Key, usize>,
     fallbacks: u64,
     warnings: Vec<String>,
+    /// The capture in progress, if any.
+    capture: Option<CaptureKind>,
+    /// The first transfer refused during the current or last capture.
+    violation: Option<CaptureViolation>,
 }
 
 /// The transfer gate (its transfer methods are in [`crate::transfer`]).
@@ -90,6 +95,8 @@ impl Gate {
                 index: HashMap::new(),
                 fallbacks: 0,
                 warnings: Vec::new(),
+                capture: None,
+                violation: None,
             })),
         }
     }
@@ -195,6 +202,60 @@ impl Gate {
         state.index.clear();
         state.fallbacks = 0;
         state.warnings.clear();
+    }
+
+    /// Enters a capture of `kind` until the returned scope is dropped: every
+    /// transfer through the gate fails meanwhile with a [`CaptureViolation`].
+    /// Fails when a capture is already in progress (captures do not nest).
+    pub fn begin_capture(&self, kind: CaptureKind) -> Result<CaptureScope, CaptureKind> {
+        let mut state = self.lock();
+        if let Some(current) = state.capture {
+            return Err(current);
+        }
+        state.capture = Some(kind);
+        state.violation = None;
+        Ok(CaptureScope { gate: self.clone() })
+    }
+
+    pub(crate) fn end_capture(&self) {
+        self.lock().capture = None;
+    }
+
+    /// The capture in progress, if any.
+    pub fn capture(&self) -> Option<CaptureKind> {
+        self.lock().capture
+    }
+
+    /// Takes the first transfer refused during the current or last capture.
+    pub fn take_violation(&self) -> Option<CaptureViolation> {
+        self.lock().violation.take()
+    }
+
+    /// Refuses a transfer during a capture: keeps the first violation and
+    /// returns it as a candle error (the transfer methods return candle's
+    /// `Result`). Outside a capture, does nothing.
+    pub(crate) fn check_capture(
+        &self,
+        op: &'static str,
+        site: Site,
+        symbol: Symbol,
+        what: &str,
+    ) -> candle_core::Result<()> {
+        let mut state = self.lock();
+        let Some(kind) = state.capture else {
+            return Ok(());
+        };
+        let violation = CaptureViolation {
+            op,
+            what: what.to_string(),
+            site,
+            symbol: symbol.name(),
+            kind,
+        };
+        if state.violation.is_none() {
+            state.violation = Some(violation.clone());
+        }
+        Err(candle_core::Error::wrap(violation))
     }
 
     /// Counts one transfer in the record of its key, or starts that record.

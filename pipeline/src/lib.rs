@@ -28,12 +28,14 @@
 //! gate counts what would be transfers on a GPU.
 
 pub mod alloc;
+pub mod capture;
 pub mod config;
 pub mod detector;
 pub mod device_ops;
 pub mod driver;
 mod error;
 mod gate;
+pub mod graph;
 pub mod legacy;
 pub mod matcher;
 pub mod modes;
@@ -48,8 +50,10 @@ pub mod summary;
 pub mod transfer;
 pub mod weights;
 
+pub use capture::{CaptureKind, CaptureViolation};
 pub use config::PipelineConfig;
 pub use error::{PipelineError, Result};
+pub use graph::{GraphMode, GraphStats};
 pub use modes::Mode;
 pub use orchestrator::{FrameLog, LogSummary, Pipeline, ResultPacket, Teardown};
 pub use phase::Phase;
@@ -77,9 +81,20 @@ impl DeviceKind {
     }
 }
 
+/// candle's stream of the device is the only one the pipeline uses, so the
+/// two CUDA events cudarc records per allocation to order streams are dead
+/// weight, and a stream capture must not wait on events recorded before it:
+/// event tracking is switched off before anything is allocated.
 #[cfg(feature = "cuda")]
 fn open_cuda() -> Result<Device> {
-    Ok(Device::new_cuda(0)?)
+    let device = Device::new_cuda(0)?;
+    if let Device::Cuda(cuda) = &device {
+        // SAFETY: every tensor of the pipeline lives on candle's one stream
+        // of this device (no other stream reads or writes them), which is
+        // what turning the tracking off requires.
+        unsafe { cuda.disable_event_tracking() };
+    }
+    Ok(device)
 }
 
 #[cfg(not(feature = "cuda"))]

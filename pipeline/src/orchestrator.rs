@@ -17,9 +17,11 @@ use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
 
+use crate::capture::CaptureViolation;
 use crate::config::PipelineConfig;
 use crate::detector::{Detections, Detector};
 use crate::error::{device_name, PipelineError, Result};
+use crate::graph::{self, FrameGraph, GraphMode, GraphStats};
 use crate::legacy;
 use crate::matcher::Tracker;
 use crate::modes::Mode;
@@ -71,6 +73,26 @@ impl ResultPacket {
             ("track_ids", &self.track_ids),
             ("valid", &self.valid),
         ]
+    }
+
+    /// A packet with its own, contiguous buffers.
+    fn deep_copy(&self) -> candle_core::Result<ResultPacket> {
+        Ok(ResultPacket {
+            boxes: self.boxes.contiguous()?.copy()?,
+            scores: self.scores.contiguous()?.copy()?,
+            labels: self.labels.contiguous()?.copy()?,
+            masks: self.masks.contiguous()?.copy()?,
+            track_ids: self.track_ids.contiguous()?.copy()?,
+            valid: self.valid.contiguous()?.copy()?,
+        })
+    }
+
+    /// Writes `src`'s values into this packet's buffers, in place.
+    fn assign(&self, src: &ResultPacket) -> candle_core::Result<()> {
+        for ((_, dst), (_, src)) in self.tensors().into_iter().zip(src.tensors()) {
+            dst.slice_set(&src.contiguous()?, 0, 0)?;
+        }
+        Ok(())
     }
 
     /// Whether every tensor lives on `device`.
@@ -186,6 +208,8 @@ pub struct Pipeline {
     detector: Detector,
     predictor: Predictor,
     tracker: Tracker,
+    /// Graph mode's persistent buffers and graph ([`PipelineConfig::graph`]).
+    graph: Option<FrameGraph>,
     frames: u64,
     logs: FrameLogs,
 }
@@ -218,6 +242,10 @@ impl Pipeline {
         // Allocated whether or not logging is on: the gate's switch can turn
         // it on later, and a frame must not allocate the buffer.
         let logs = FrameLogs::new(cfg.log_frames);
+        let graph = match cfg.graph {
+            GraphMode::On => Some(FrameGraph::new(cfg.size, device)?),
+            GraphMode::Off => None,
+        };
         drop(_setup);
         Ok(Pipeline {
             cfg,
@@ -227,6 +255,7 @@ impl Pipeline {
             detector,
             predictor,
             tracker,
+            graph,
             frames: 0,
             logs,
         })
@@ -251,6 +280,11 @@ impl Pipeline {
 
     pub fn tracker(&self) -> &Tracker {
         &self.tracker
+    }
+
+    /// What graph mode has done so far; `None` when it is off.
+    pub fn graph_stats(&self) -> Option<GraphStats> {
+        self.graph.as_ref().map(|g| g.stats)
     }
 
     /// Frames processed so far.
@@ -296,12 +330,20 @@ impl Pipeline {
     }
 
     /// Runs one `(1, 3, S, S)` f32 frame through the pipeline.
+    ///
+    /// In graph mode ([`PipelineConfig::graph`]) the packet's tensors are the
+    /// pipeline's persistent outputs: the next frame overwrites them, so copy
+    /// what must outlive it.
     pub fn process_frame(&mut self, frame: &Tensor) -> Result<ResultPacket> {
         self.check_frame(frame)?;
         let _frame = self.gate.enter(Phase::Frame);
         let start = Instant::now();
         let packet = match self.cfg.mode {
-            Mode::Resident => self.resident(frame)?,
+            Mode::Resident if self.graph.is_some() => self.resident_graph(frame)?,
+            Mode::Resident => {
+                let device = self.device.clone();
+                graph::with_htod_cache(&device, || self.resident(frame))?
+            }
             Mode::Legacy => self.legacy(frame, start)?,
         };
         if self.cfg.mode == Mode::Resident {
@@ -338,6 +380,82 @@ impl Pipeline {
         let preds = self.predictor.forward(frame, &dets.boxes)?;
         let track_ids = self.tracker.update(&self.gate, &dets)?;
         Ok(Self::packet(dets, preds, track_ids))
+    }
+
+    /// A graph-mode frame: the frame goes into the persistent input, then a
+    /// warm-up frame, the capture, or a replay (see [`crate::graph`]).
+    fn resident_graph(&mut self, frame: &Tensor) -> Result<ResultPacket> {
+        let Some(mut fg) = self.graph.take() else {
+            return self.resident(frame);
+        };
+        let result = self.graph_frame(&mut fg, frame);
+        self.graph = Some(fg);
+        result
+    }
+
+    fn graph_frame(&mut self, fg: &mut FrameGraph, frame: &Tensor) -> Result<ResultPacket> {
+        fg.load(frame)?;
+        if fg.replay()? {
+            return fg.packet();
+        }
+        let device = self.device.clone();
+        if fg.warming_up() {
+            graph::with_htod_cache(&device, || self.resident_into(&fg.input, &mut fg.outputs))?;
+            fg.stats.warmup_frames += 1;
+            return fg.packet();
+        }
+        graph::with_htod_cache(&device, || self.capture(fg))?;
+        fg.stats.captured_frames += 1;
+        fg.replay()?;
+        fg.packet()
+    }
+
+    /// Runs the resident frame under the gate's capture guard, inside a
+    /// stream capture on CUDA (kept in `fg` and launched by the caller).
+    fn capture(&mut self, fg: &mut FrameGraph) -> Result<()> {
+        let kind = graph::capture_kind(&self.device);
+        let scope = self
+            .gate
+            .begin_capture(kind)
+            .map_err(|current| PipelineError::CaptureFailed {
+                kind,
+                message: format!("a {current} capture is already in progress"),
+            })?;
+        #[cfg(feature = "cuda")]
+        let stream_capture = graph::cuda::begin(&self.device)?;
+        let body = self.resident_into(&fg.input, &mut fg.outputs);
+        // The stream is given back whether or not the body succeeded.
+        #[cfg(feature = "cuda")]
+        let graph = stream_capture.map(|capture| capture.end()).transpose();
+        drop(scope);
+        let violation: Option<CaptureViolation> = self.gate.take_violation();
+        match (body, violation) {
+            (_, Some(violation)) => return Err(violation.into()),
+            (Err(e), None) => {
+                return Err(PipelineError::CaptureFailed {
+                    kind,
+                    message: e.to_string(),
+                })
+            }
+            (Ok(()), None) => {}
+        }
+        #[cfg(feature = "cuda")]
+        if let Some(graph) = graph? {
+            fg.keep(graph);
+        }
+        Ok(())
+    }
+
+    /// The resident frame with its packet written into `outputs` (allocated
+    /// by the first call, outside any capture; copied into afterwards), so
+    /// nothing allocated by the frame outlives it.
+    fn resident_into(&mut self, input: &Tensor, outputs: &mut Option<ResultPacket>) -> Result<()> {
+        let packet = self.resident(input)?;
+        match outputs {
+            Some(out) => out.assign(&packet)?,
+            None => *outputs = Some(packet.deep_copy()?),
+        }
+        Ok(())
     }
 
     fn legacy(&mut self, frame: &Tensor, start: Instant) -> Result<ResultPacket> {

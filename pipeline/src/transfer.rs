@@ -226,6 +226,7 @@ impl<'g> Reader<'g> {
         copy: impl FnOnce() -> Result<R>,
     ) -> Result<R> {
         let site = Site::caller();
+        self.gate.check_capture(method.op, site, symbol, what)?;
         let out = alloc::staging(copy)?;
         self.record(method, site, symbol, tensor_bytes(t), || describe(method.op, t, what));
         Ok(out)
@@ -242,6 +243,7 @@ impl<'g> Reader<'g> {
         upload: impl FnOnce() -> Result<Tensor>,
     ) -> Result<Tensor> {
         let site = Site::caller();
+        self.gate.check_capture(method.op, site, symbol, what)?;
         let out = upload()?;
         self.record(method, site, symbol, tensor_bytes(&out), || {
             describe(method.op, &out, what)
@@ -303,6 +305,7 @@ impl<'g> Reader<'g> {
         what: &str,
     ) -> Result<()> {
         let site = Site::caller();
+        self.gate.check_capture(SAVE_SAFETENSORS.op, site, symbol, what)?;
         alloc::staging(|| candle_core::safetensors::save(tensors, path))?;
         let bytes = tensors.values().map(tensor_bytes).sum();
         self.record(&SAVE_SAFETENSORS, site, symbol, bytes, || {
@@ -315,6 +318,7 @@ impl<'g> Reader<'g> {
     #[track_caller]
     pub fn synchronize(&self, device: &Device, symbol: Symbol, what: &str) -> Result<()> {
         let site = Site::caller();
+        self.gate.check_capture(SYNCHRONIZE.op, site, symbol, what)?;
         // d2h: ignore[D2H004] the gate's own transfer; d2h.toml makes each call of this method the site
         device.synchronize()?;
         self.record(&SYNCHRONIZE, site, symbol, 0, || {
@@ -478,5 +482,77 @@ mod tests {
         assert_eq!(gate.uploads_in(Phase::Frame), 4);
         assert_eq!(gate.uploads_in(Phase::Setup), 1);
         assert_eq!(gate.transfers_in(Phase::Frame), 4);
+    }
+
+    #[test]
+    fn every_transfer_during_a_capture_is_refused_at_its_line() {
+        use crate::capture::{CaptureKind, CaptureViolation};
+        let gate = Gate::new();
+        let dev = Device::Cpu;
+        let t = Tensor::new(&[1f32, 2.], &dev).unwrap();
+        let host = Tensor::new(&[3f32], &dev).unwrap();
+        let sym = Symbol::named("test");
+        let scope = gate.begin_capture(CaptureKind::Simulated).unwrap();
+        assert_eq!(
+            gate.begin_capture(CaptureKind::Cuda).unwrap_err(),
+            CaptureKind::Simulated
+        );
+        assert_eq!(gate.capture(), Some(CaptureKind::Simulated));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("w.safetensors");
+        let tensors = HashMap::from([("t".to_string(), t.clone())]);
+        let reader = gate.fallback("forced".to_string());
+        let logging_on = {
+            gate.set_logging(true);
+            gate.logging().unwrap()
+        };
+        // Each call is refused at its own line; the gate keeps the violation
+        // (taken after each call here) and the error's message names the line.
+        let check = |line: u32, err: candle_core::Error, op: &str| {
+            let v: CaptureViolation = gate.take_violation().expect("a capture violation");
+            assert_eq!((v.site.line, v.op), (line, op), "{v}");
+            assert_eq!(v.site.path(), "pipeline/src/transfer.rs");
+            assert_eq!(v.kind, CaptureKind::Simulated);
+            assert!(
+                err.to_string().contains(&format!("pipeline/src/transfer.rs:{line}")),
+                "{err}"
+            );
+        };
+        // Each refused call is on the line before its check.
+        let (t2, s0) = (t.unsqueeze(0).unwrap(), host.squeeze(0).unwrap());
+        let e = gate.to_vec1::<f32>(&t, sym, "t").unwrap_err();
+        check(line!() - 1, e, "to_vec1");
+        let e = gate.to_vec2::<f32>(&t2, sym, "t").unwrap_err();
+        check(line!() - 1, e, "to_vec2");
+        let e = gate.to_scalar::<f32>(&s0, sym, "s").unwrap_err();
+        check(line!() - 1, e, "to_scalar");
+        let e = gate.to_host(&t, sym, "t").unwrap_err();
+        check(line!() - 1, e, "to_device(Cpu)");
+        let e = gate.synchronize(&dev, sym, "sync").unwrap_err();
+        check(line!() - 1, e, "synchronize");
+        let e = gate.save_safetensors(&tensors, &file, sym, "w").unwrap_err();
+        check(line!() - 1, e, "safetensors save");
+        let e = gate.upload_vec(vec![1u8], 1, &dev, sym, "v").unwrap_err();
+        check(line!() - 1, e, "from_vec");
+        let e = gate.upload_slice(&[1u8], 1, &dev, sym, "s").unwrap_err();
+        check(line!() - 1, e, "from_slice");
+        let e = gate.upload(&host, &dev, sym, "h").unwrap_err();
+        check(line!() - 1, e, "to_device");
+        let e = reader.to_vec1::<f32>(&t, sym, "t").unwrap_err();
+        check(line!() - 1, e, "to_vec1");
+        let e = logging_on.to_scalar::<f32>(&s0, sym, "s").unwrap_err();
+        check(line!() - 1, e, "to_scalar");
+        assert!(!file.exists(), "the refused save wrote a file");
+        // Nothing refused was recorded as a transfer; the first violation of a
+        // capture is the one kept.
+        assert!(gate.records().is_empty());
+        let _ = gate.to_vec1::<f32>(&t, sym, "first");
+        let _ = gate.to_vec3::<f32>(&t.reshape((1, 1, 2)).unwrap(), sym, "second");
+        assert_eq!(gate.take_violation().map(|v| v.what), Some("first".to_string()));
+        drop(scope);
+        assert_eq!(gate.capture(), None);
+        let v: Vec<f32> = gate.to_vec1(&t, sym, "t").unwrap();
+        assert_eq!(v, vec![1., 2.]);
+        assert_eq!(gate.records().len(), 1);
     }
 }

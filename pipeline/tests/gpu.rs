@@ -7,7 +7,10 @@
 //!   forbidden pairs, batched;
 //! * the seed's Test 1 on the GPU with the driver's counts: a resident frame
 //!   makes no device-to-host copy at the driver, and in legacy mode the
-//!   driver's device-to-host copies per frame equal the gate's reads per frame.
+//!   driver's device-to-host copies per frame equal the gate's reads per frame;
+//! * graph mode (issue 15): replays equal the eager frames, a replayed frame
+//!   makes no host copy, no sync and at most three launches at the driver,
+//!   and a host read during a real capture fails it naming the line.
 #![cfg(feature = "cuda")]
 
 use std::sync::Mutex;
@@ -239,4 +242,113 @@ fn soak_ten_thousand_frames() {
         "device memory grew after the first window"
     );
     assert_eq!(pipeline.gate().transfers_in(Phase::Frame), 0);
+}
+
+/// The device as `d2h pipeline run --device cuda` opens it (event tracking off).
+fn cuda_as_the_cli_opens_it() -> Device {
+    d2h_pipeline::DeviceKind::Cuda
+        .open()
+        .expect("these tests need a CUDA device")
+}
+
+fn graph_pipeline(dev: &Device, graph: d2h_pipeline::GraphMode, force_fallback: bool) -> Pipeline {
+    let mut cfg = PipelineConfig::standard(640);
+    cfg.graph = graph;
+    cfg.tracker.force_host_fallback = force_fallback;
+    Pipeline::new(cfg, dev).unwrap()
+}
+
+fn packet_values(packet: &d2h_pipeline::ResultPacket) -> Vec<Vec<f64>> {
+    packet
+        .tensors()
+        .iter()
+        .map(|(_, t)| {
+            t.flatten_all()
+                .and_then(|t| t.to_dtype(DType::F64))
+                .and_then(|t| t.to_vec1::<f64>())
+                .unwrap()
+        })
+        .collect()
+}
+
+/// Item 2 of issue 15: the replayed graph computes what the eager frames
+/// compute, frame after frame (the tracker's state carried in place), and a
+/// replayed frame makes no copy between host and device, no sync and at most
+/// three API-level launches at the driver.
+#[test]
+fn graph_replay_matches_eager_frames_and_leaves_the_host_alone() {
+    use d2h_pipeline::GraphMode;
+    let dev = cuda_as_the_cli_opens_it();
+    let mut eager = graph_pipeline(&dev, GraphMode::Off, false);
+    let mut graph = graph_pipeline(&dev, GraphMode::On, false);
+    let video = SyntheticVideo::new(640, 6, 7, &dev).unwrap();
+    let mut tracked = 0;
+    for t in 0..20 {
+        let frame = video.frame(t).unwrap();
+        let a = packet_values(&eager.process_frame(&frame).unwrap());
+        let b = packet_values(&graph.process_frame(&frame).unwrap());
+        for (field, (x, y)) in a.iter().zip(&b).enumerate() {
+            let diff = x.iter().zip(y).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
+            assert!(
+                diff <= 1e-3,
+                "frame {t}, field {field}: graph and eager differ by {diff}"
+            );
+        }
+        tracked += a[4].iter().filter(|&&id| id >= 0.0).count();
+    }
+    assert!(tracked > 0, "nothing was tracked");
+    let stats = graph.graph_stats().unwrap();
+    assert_eq!(stats.captured_frames, 1);
+    assert_eq!(stats.launches, 20 - d2h_pipeline::graph::WARMUP_FRAMES);
+
+    let _cupti = CUPTI.lock().unwrap_or_else(|p| p.into_inner());
+    let mut video = SyntheticVideo::new(640, 6, 7, &dev).unwrap();
+    let options = RunOptions {
+        driver_counts: true,
+        ..RunOptions::frames(30)
+    };
+    let outcome = run(&mut graph, &mut video, options).unwrap();
+    for (i, s) in outcome.samples.iter().enumerate() {
+        let c = s.driver.expect("driver counts");
+        println!("graph frame {i}: {:?}; kernels {}", c.api, c.executed.kernels);
+        assert_eq!(
+            (c.api.htod_calls, c.api.dtoh_calls, c.api.syncs),
+            (0, 0, 0),
+            "frame {i}"
+        );
+        assert_eq!((c.executed.htod_copies, c.executed.dtoh_copies), (0, 0), "frame {i}");
+        assert!(c.api.launches + c.api.runtime_launches <= 3, "frame {i}: {:?}", c.api);
+        assert!(c.executed.kernels > 3, "frame {i}: the replay's kernels were not seen");
+    }
+}
+
+/// Item 3 of issue 15 on the GPU: a host read on the captured path fails the
+/// capture with the line that asked for it, and the stream is usable after.
+#[test]
+fn a_host_read_during_a_real_capture_names_its_line() {
+    use d2h_pipeline::{CaptureKind, GraphMode, PipelineError};
+    let dev = cuda_as_the_cli_opens_it();
+    let mut p = graph_pipeline(&dev, GraphMode::On, true);
+    let video = SyntheticVideo::new(640, 6, 7, &dev).unwrap();
+    for t in 0..d2h_pipeline::graph::WARMUP_FRAMES {
+        p.process_frame(&video.frame(t).unwrap()).unwrap();
+    }
+    let err = p.process_frame(&video.frame(9).unwrap()).unwrap_err();
+    let PipelineError::Capture(v) = &err else {
+        panic!("expected a capture violation, got {err}");
+    };
+    assert_eq!(v.kind, CaptureKind::Cuda);
+    assert_eq!(v.site.path(), "pipeline/src/matcher/mod.rs");
+    // The marker's line, from the source this binary was compiled from (the
+    // GPU machine has no checkout at the compile-time path).
+    let source = include_str!("../src/matcher/mod.rs");
+    let line = source
+        .lines()
+        .position(|l| l.trim_end().ends_with("// d2h-site: fallback-matcher-cost"))
+        .expect("the marker")
+        + 1;
+    assert_eq!(v.site.line as usize, line);
+    let mut eager = graph_pipeline(&dev, GraphMode::Off, false);
+    eager.process_frame(&video.frame(10).unwrap()).unwrap();
+    dev.synchronize().unwrap();
 }

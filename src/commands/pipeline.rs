@@ -20,8 +20,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use d2h_pipeline::predictor::PredictorConfig;
 use d2h_pipeline::report::runtime_report;
 use d2h_pipeline::{
-    DeviceKind, FrameSource, Mode, Pipeline, PipelineConfig, PipelineError, RunOptions, RunOutcome, StillImage,
-    SyntheticVideo, WeightSource,
+    DeviceKind, FrameSource, GraphMode, Mode, Pipeline, PipelineConfig, PipelineError, RunOptions, RunOutcome,
+    StillImage, SyntheticVideo, WeightSource,
 };
 use d2h_reports::{RenderOptions, Report, SourceCache, Timeline};
 use d2h_rules::{RuleId, Severity};
@@ -53,6 +53,12 @@ pub enum ModeArg {
     Legacy,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphArg {
+    On,
+    Off,
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Device to run on (`cuda` needs a build with the `cuda` feature).
@@ -68,6 +74,13 @@ pub struct RunArgs {
     /// seed's pre-migration host copies.
     #[arg(long, value_enum, default_value_t = ModeArg::Resident)]
     pub mode: ModeArg,
+    /// Capture the resident frame into a CUDA graph once and replay it every
+    /// frame (`on`), or launch every kernel every frame (`off`). Default: on
+    /// for a resident run on CUDA, off otherwise. On the CPU, `on` runs each
+    /// frame eagerly under the capture guard (a transfer on the frame path is
+    /// then an error naming its line).
+    #[arg(long, value_enum)]
+    pub graph: Option<GraphArg>,
     /// A safetensors file with MobileSAM weights (candle-transformers names);
     /// switches the predictor to the real MobileSAM configuration (TinyViT-5M,
     /// 1024 input). Without it, weights are seeded random.
@@ -179,6 +192,12 @@ fn config(args: &RunArgs) -> PipelineConfig {
     cfg.mode = match args.mode {
         ModeArg::Resident => Mode::Resident,
         ModeArg::Legacy => Mode::Legacy,
+    };
+    cfg.graph = match (args.graph, args.device, args.mode) {
+        (Some(GraphArg::On), ..) => GraphMode::On,
+        (Some(GraphArg::Off), ..) => GraphMode::Off,
+        (None, DeviceArg::Cuda, ModeArg::Resident) => GraphMode::On,
+        (None, ..) => GraphMode::Off,
     };
     cfg.log_detailed = args.log_detailed;
     cfg.weights = match &args.weights {
@@ -405,6 +424,14 @@ fn print_summary(
         if pipeline.device().is_cpu() { "cpu" } else { "cuda" },
         outcome.teardown.tracks_started
     )?;
+    if let Some(g) = pipeline.graph_stats() {
+        let kind = g.kind.map_or("no", |k| k.as_str());
+        writeln!(
+            out,
+            "graph: on ({kind} capture): {} warm-up frames, {} captured, {} graph launches",
+            g.warmup_frames, g.captured_frames, g.launches
+        )?;
+    }
     if per_rule.is_empty() {
         writeln!(out, "transfers per frame: none")?;
     } else {

@@ -20,6 +20,8 @@ static HTOD_CALLS: AtomicU64 = AtomicU64::new(0);
 static HTOD_BYTES: AtomicU64 = AtomicU64::new(0);
 static OTHER_COPIES: AtomicU64 = AtomicU64::new(0);
 static SYNCS: AtomicU64 = AtomicU64::new(0);
+static LAUNCHES: AtomicU64 = AtomicU64::new(0);
+static RUNTIME_LAUNCHES: AtomicU64 = AtomicU64::new(0);
 static CORRELATION: AtomicU32 = AtomicU32::new(0);
 static RECORDS: Mutex<Vec<Activity>> = Mutex::new(Vec::new());
 
@@ -86,6 +88,8 @@ impl DriverProbe {
             htod_bytes: HTOD_BYTES.load(Ordering::SeqCst),
             other_copies: OTHER_COPIES.load(Ordering::SeqCst),
             syncs: SYNCS.load(Ordering::SeqCst),
+            launches: LAUNCHES.load(Ordering::SeqCst),
+            runtime_launches: RUNTIME_LAUNCHES.load(Ordering::SeqCst),
             correlation: CORRELATION.load(Ordering::SeqCst),
         }
     }
@@ -162,6 +166,12 @@ unsafe extern "C" fn on_api_call(
         }
         ApiClass::Synchronize => {
             SYNCS.fetch_add(1, Ordering::SeqCst);
+        }
+        ApiClass::Launch => {
+            LAUNCHES.fetch_add(1, Ordering::SeqCst);
+        }
+        ApiClass::RuntimeLaunch => {
+            RUNTIME_LAUNCHES.fetch_add(1, Ordering::SeqCst);
         }
         ApiClass::Other => {}
     }

@@ -39,6 +39,13 @@ pub enum ApiClass {
     OtherCopy,
     /// A call that blocks the host until the device catches up.
     Synchronize,
+    /// A kernel or graph launch at the driver (`cuLaunchKernel*`,
+    /// `cuGraphLaunch*`).
+    Launch,
+    /// A kernel or graph launch through the runtime API (`cudaLaunchKernel*`,
+    /// `cudaGraphLaunch*`: cuBLAS launches so). Counted apart from the
+    /// driver's, since a runtime call may reach the driver's callback too.
+    RuntimeLaunch,
     /// Anything else (launches, allocations, device-to-device copies, ...).
     Other,
 }
@@ -57,6 +64,12 @@ pub fn classify(function: &str) -> ApiClass {
     ];
     if SYNCS.contains(&function) {
         return ApiClass::Synchronize;
+    }
+    if function.starts_with("cuLaunch") || function.starts_with("cuGraphLaunch") {
+        return ApiClass::Launch;
+    }
+    if function.starts_with("cudaLaunch") || function.starts_with("cudaGraphLaunch") {
+        return ApiClass::RuntimeLaunch;
     }
     if let Some(rest) = function.strip_prefix("cuMemcpy") {
         return if rest.starts_with("DtoH") || rest.starts_with("AtoH") {
@@ -98,6 +111,10 @@ pub struct ApiCounts {
     pub htod_bytes: u64,
     pub other_copies: u64,
     pub syncs: u64,
+    /// Kernel and graph launches at the driver API.
+    pub launches: u64,
+    /// Kernel and graph launches at the runtime API.
+    pub runtime_launches: u64,
     /// The highest correlation id handed out so far.
     pub correlation: u32,
 }
@@ -112,6 +129,8 @@ impl ApiCounts {
             htod_bytes: self.htod_bytes - earlier.htod_bytes,
             other_copies: self.other_copies - earlier.other_copies,
             syncs: self.syncs - earlier.syncs,
+            launches: self.launches - earlier.launches,
+            runtime_launches: self.runtime_launches - earlier.runtime_launches,
             correlation: self.correlation,
         }
     }
@@ -269,7 +288,11 @@ mod tests {
         assert_eq!(classify("cuStreamSynchronize"), ApiClass::Synchronize);
         assert_eq!(classify("cudaDeviceSynchronize"), ApiClass::Synchronize);
         assert_eq!(classify("cuStreamWaitEvent"), ApiClass::Other);
-        assert_eq!(classify("cuLaunchKernel"), ApiClass::Other);
+        assert_eq!(classify("cuLaunchKernel"), ApiClass::Launch);
+        assert_eq!(classify("cuLaunchKernelEx_ptsz"), ApiClass::Launch);
+        assert_eq!(classify("cuGraphLaunch_ptsz"), ApiClass::Launch);
+        assert_eq!(classify("cuGraphInstantiateWithFlags"), ApiClass::Other);
+        assert_eq!(classify("cudaLaunchKernel"), ApiClass::RuntimeLaunch);
         assert!(has_linear_byte_count("cuMemcpyDtoHAsync_v2"));
         assert!(!has_linear_byte_count("cuMemcpy2DAsync_v2"));
     }

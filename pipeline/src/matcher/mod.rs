@@ -96,6 +96,25 @@ impl fmt::Debug for TrackState {
 }
 
 impl TrackState {
+    /// Writes `new` into this state's buffers, in place: the buffers stay
+    /// the ones allocated at setup, which is what a captured frame needs
+    /// (memory allocated before a capture must not be freed inside it). A
+    /// clone of the state shares the buffers and sees the update.
+    fn assign(&self, new: &TrackState) -> candle_core::Result<()> {
+        let pairs = [
+            (&self.boxes, &new.boxes),
+            (&self.labels, &new.labels),
+            (&self.ids, &new.ids),
+            (&self.alive, &new.alive),
+            (&self.misses, &new.misses),
+            (&self.next_id, &new.next_id),
+        ];
+        for (dst, src) in pairs {
+            dst.slice_set(&src.contiguous()?, 0, 0)?;
+        }
+        Ok(())
+    }
+
     fn empty(slots: usize, device: &Device) -> candle_core::Result<Self> {
         let zeros = || Tensor::zeros(slots, DType::F32, device);
         Ok(TrackState {
@@ -109,8 +128,8 @@ impl TrackState {
     }
 }
 
-/// The tracker.
-#[derive(Clone)]
+/// The tracker. Not `Clone`: its state is updated in place, so a clone would
+/// share it.
 pub struct Tracker {
     pub(crate) cfg: TrackerConfig,
     state: TrackState,
@@ -307,14 +326,14 @@ impl Tracker {
         let has = (&matched_k + &born_k)?;
         let det_ids = (&m + &b)?.matmul(&ids.unsqueeze(1)?)?.squeeze(1)?;
         let det_ids = ((det_ids * &has)? + (&has - 1.0)?)?;
-        self.state = TrackState {
+        self.state.assign(&TrackState {
             boxes,
             labels,
             ids,
             alive,
             misses,
             next_id,
-        };
+        })?;
         det_ids.to_dtype(DType::I64)
     }
 }
