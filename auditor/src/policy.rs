@@ -241,6 +241,14 @@ impl Policy {
     /// Whether a callee's last name segment looks like a model (`self.model`, `self.sam_decoder`).
     pub fn is_model_name(&self, segment: &str) -> bool {
         let lower = segment.trim_start_matches('_').to_ascii_lowercase();
+        // `get_model`, `build_detector`, `load_backbone`: a factory, not a model.
+        const FACTORY_VERBS: &[&str] = &[
+            "get_", "build_", "load_", "make_", "create_", "init_", "setup_", "set_", "save_", "export_", "prepare_",
+            "is_", "has_",
+        ];
+        if FACTORY_VERBS.iter().any(|verb| lower.starts_with(verb)) {
+            return false;
+        }
         self.model_names.iter().any(|m| {
             let m = m.as_str();
             lower == m

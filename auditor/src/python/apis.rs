@@ -103,6 +103,10 @@ pub const TENSOR_ONLY_METHODS: &[&str] = &[
     "msort",
 ];
 
+/// Tensor methods that `nn.Module`s have too (`model.cuda()`, `net.float()`):
+/// on a value named like a model they say module, not tensor.
+pub const MODULE_SHARED_METHODS: &[&str] = &["cpu", "cuda", "float", "half", "bfloat16", "double"];
+
 /// Attributes that exist only on tensors.
 pub const TENSOR_ONLY_ATTRIBUTES: &[&str] = &["device", "is_cuda", "grad", "requires_grad", "grad_fn"];
 

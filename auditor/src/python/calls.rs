@@ -261,7 +261,11 @@ impl Analyzer<'_> {
                 }
             }
             Ty::Unknown(origin) => {
-                if contains(apis::TENSOR_ONLY_METHODS, method) || is_mask_method && method != "eq" {
+                let model_named = name_of(&attr.value).is_some_and(|n| self.policy.is_model_name(n));
+                if contains(apis::MODULE_SHARED_METHODS, method) && model_named {
+                    // `model = model.float()`: a module stays a module.
+                    Ty::Module
+                } else if contains(apis::TENSOR_ONLY_METHODS, method) || is_mask_method && method != "eq" {
                     Ty::Tensor {
                         mask: is_mask_method,
                         scalar: reduces_all,

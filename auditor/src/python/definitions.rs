@@ -11,6 +11,7 @@ use super::analyzer::{name_of, Analyzer, ClassScope};
 use super::apis;
 use crate::facts::MAX_EXPR_DEPTH;
 use crate::model::{FunctionFacts, Origin, Ty};
+use crate::policy::Policy;
 
 impl Analyzer<'_> {
     pub(super) fn function_def(&mut self, function: &ast::StmtFunctionDef) {
@@ -67,7 +68,7 @@ impl Analyzer<'_> {
             return;
         }
 
-        let evidence = tensor_evidence(&function.body, &params);
+        let evidence = tensor_evidence(&function.body, &params, self.policy);
         // Closures see their enclosing function's names; top-level functions see globals only.
         let enclosing = if self.recorder.context.function.is_some() {
             self.env.clone()
@@ -185,9 +186,12 @@ impl Analyzer<'_> {
 }
 
 /// Parameters used with tensor-only methods or attributes in the body.
-fn tensor_evidence(body: &[Stmt], params: &[String]) -> Vec<String> {
+/// (A method modules share, on a parameter named like a model, is no evidence:
+/// `model.cuda()` moves a module.)
+fn tensor_evidence(body: &[Stmt], params: &[String], policy: &Policy) -> Vec<String> {
     struct Evidence<'p> {
         params: &'p [String],
+        policy: &'p Policy,
         found: Vec<String>,
         depth: usize,
     }
@@ -205,8 +209,11 @@ fn tensor_evidence(body: &[Stmt], params: &[String]) -> Vec<String> {
                 if let Expr::Name(base) = attr.value.as_ref() {
                     let name = base.id.as_str();
                     let member = attr.attr.as_str();
-                    let tensor_only = apis::contains(apis::TENSOR_ONLY_METHODS, member)
-                        || apis::contains(apis::TENSOR_ONLY_ATTRIBUTES, member);
+                    let module_too =
+                        apis::contains(apis::MODULE_SHARED_METHODS, member) && self.policy.is_model_name(name);
+                    let tensor_only = (apis::contains(apis::TENSOR_ONLY_METHODS, member)
+                        || apis::contains(apis::TENSOR_ONLY_ATTRIBUTES, member))
+                        && !module_too;
                     if tensor_only && self.params.iter().any(|p| p == name) && !self.found.iter().any(|f| f == name) {
                         self.found.push(name.to_string());
                     }
@@ -219,6 +226,7 @@ fn tensor_evidence(body: &[Stmt], params: &[String]) -> Vec<String> {
     }
     let mut evidence = Evidence {
         params,
+        policy,
         found: Vec::new(),
         depth: 0,
     };
