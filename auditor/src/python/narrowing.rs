@@ -99,20 +99,22 @@ impl Analyzer<'_> {
     /// Sets each of `names` to its value in `values` (absent: unbound).
     pub(super) fn restore(&mut self, names: &[String], values: &[Option<Ty>]) {
         for (name, value) in names.iter().zip(values) {
-            match value {
-                Some(ty) => self.env.insert(name.clone(), ty.clone()),
-                None => self.env.remove(name),
-            };
+            self.set_binding(name.clone(), value.clone());
         }
+    }
+
+    /// Binds `name` to `value`, or unbinds it.
+    fn set_binding(&mut self, name: String, value: Option<Ty>) {
+        match value {
+            Some(ty) => self.env.insert(name, ty),
+            None => self.env.remove(&name),
+        };
     }
 
     /// Puts back what [`Analyzer::narrow`] shadowed, innermost first.
     pub(super) fn unnarrow(&mut self, shadowed: Shadowed) {
         for (name, previous) in shadowed.into_iter().rev() {
-            match previous {
-                Some(ty) => self.env.insert(name, ty),
-                None => self.env.remove(&name),
-            };
+            self.set_binding(name, previous);
         }
     }
 }
