@@ -135,6 +135,9 @@ impl Default for Policy {
                 ("from_pretrained", "load/save"),
                 ("state_dict", "load/save"),
                 ("setup", "setup"),
+                // A warm-up runs the model a few times before the first frame.
+                ("warmup", "setup"),
+                ("warm_up", "setup"),
                 ("teardown", "teardown"),
                 ("plot", "visualisation"),
                 ("visualize", "visualisation"),

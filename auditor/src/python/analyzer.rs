@@ -139,35 +139,48 @@ impl<'a> Analyzer<'a> {
         let saved = (self.recorder.recording, std::mem::take(&mut self.env));
         self.recorder.recording = false;
         let mut attrs = HashMap::default();
+        let mut placeholders = FxHashSet::default();
         for stmt in body {
             if let Stmt::FunctionDef(method) = stmt {
                 self.env = HashMap::default();
-                self.collect_self_assignments(&method.body, &mut attrs);
+                self.collect_self_assignments(&method.body, &mut attrs, &mut placeholders);
             }
+        }
+        // An attribute only ever set to `None` is a host value.
+        for name in placeholders {
+            attrs.entry(name).or_insert(Ty::Host);
         }
         self.recorder.recording = saved.0;
         self.env = saved.1;
         attrs
     }
 
-    fn collect_self_assignments(&mut self, body: &[Stmt], attrs: &mut HashMap<String, Ty>) {
+    /// Joins the type of every `self.attr = value` in `body` into `attrs`; a
+    /// `None` (`self.features = None` in `__init__`) is a placeholder for what
+    /// other assignments store, not a type of its own.
+    fn collect_self_assignments(
+        &mut self,
+        body: &[Stmt],
+        attrs: &mut HashMap<String, Ty>,
+        placeholders: &mut FxHashSet<String>,
+    ) {
         for stmt in body {
             let (targets, value): (Vec<&Expr>, Option<&Expr>) = match stmt {
                 Stmt::Assign(a) => (a.targets.iter().collect(), Some(&a.value)),
                 Stmt::AnnAssign(a) => (vec![&a.target], a.value.as_deref()),
                 Stmt::If(s) => {
-                    self.collect_self_assignments(&s.body, attrs);
+                    self.collect_self_assignments(&s.body, attrs, placeholders);
                     for clause in &s.elif_else_clauses {
-                        self.collect_self_assignments(&clause.body, attrs);
+                        self.collect_self_assignments(&clause.body, attrs, placeholders);
                     }
                     continue;
                 }
                 Stmt::With(w) => {
-                    self.collect_self_assignments(&w.body, attrs);
+                    self.collect_self_assignments(&w.body, attrs, placeholders);
                     continue;
                 }
                 Stmt::Try(t) => {
-                    self.collect_self_assignments(&t.body, attrs);
+                    self.collect_self_assignments(&t.body, attrs, placeholders);
                     continue;
                 }
                 _ => continue,
@@ -175,7 +188,9 @@ impl<'a> Analyzer<'a> {
             let Some(value) = value else { continue };
             let ty = self.expr(value);
             for target in targets {
-                if let Some(attr) = self_attribute(target) {
+                if let (Some(attr), Expr::NoneLiteral(_)) = (self_attribute(target), value) {
+                    placeholders.insert(attr.to_string());
+                } else if let Some(attr) = self_attribute(target) {
                     let entry = attrs.entry(attr.to_string()).or_insert_with(|| ty.clone());
                     *entry = entry.clone().join(ty.clone());
                 } else {
@@ -216,6 +231,18 @@ impl<'a> Analyzer<'a> {
         Ty::UNKNOWN
     }
 
+    /// The type of `self.member`: as this function last assigned it, else
+    /// what the class's methods assign it.
+    pub fn self_attribute_type(&self, member: &str) -> Ty {
+        if let Some(ty) = self.env.get(&self_key(member)) {
+            return ty.clone();
+        }
+        self.current_class()
+            .and_then(|c| c.attrs.get(member))
+            .cloned()
+            .unwrap_or(Ty::UNKNOWN)
+    }
+
     /// Binds an assignment target to a type (tuples unpack element-wise).
     pub fn bind(&mut self, target: &Expr, ty: &Ty) {
         match target {
@@ -247,6 +274,8 @@ impl<'a> Analyzer<'a> {
             Expr::Starred(starred) => self.bind(&starred.value, &Ty::HostSeq),
             Expr::Attribute(attr) => {
                 if let Some(name) = self_attribute(target) {
+                    // What this function just stored is what it reads back.
+                    self.env.insert(self_key(name), ty.clone());
                     if let Some(class) = self.classes.last_mut() {
                         let entry = class.attrs.entry(name.to_string()).or_insert_with(|| ty.clone());
                         if ty.is_tensor() {
@@ -277,6 +306,11 @@ pub fn element_type(ty: &Ty) -> Ty {
         Ty::Host => Ty::Host,
         _ => Ty::UNKNOWN,
     }
+}
+
+/// The environment's key for `self.member` (no Python name has a dot).
+pub fn self_key(member: &str) -> String {
+    format!("self.{member}")
 }
 
 /// `self.attr` → `attr`.

@@ -107,8 +107,9 @@ pub const TENSOR_ONLY_METHODS: &[&str] = &[
 /// on a value named like a model they say module, not tensor.
 pub const MODULE_SHARED_METHODS: &[&str] = &["cpu", "cuda", "float", "half", "bfloat16", "double"];
 
-/// Attributes that exist only on tensors.
-pub const TENSOR_ONLY_ATTRIBUTES: &[&str] = &["device", "is_cuda", "grad", "requires_grad", "grad_fn"];
+/// Attributes that exist only on tensors. (Not `device`: trainers, predictors,
+/// models and generators carry one too.)
+pub const TENSOR_ONLY_ATTRIBUTES: &[&str] = &["is_cuda", "grad", "requires_grad", "grad_fn"];
 
 /// Attributes of a tensor that are host metadata, not data.
 pub const METADATA_ATTRIBUTES: &[&str] = &[

@@ -178,7 +178,7 @@ impl Analyzer<'_> {
 
     /// `self.m(...)`: a model attribute runs the model; a method of the class is a call-graph edge.
     fn self_call(&mut self, call: &ast::ExprCall, method: &str, args: &Args) -> Ty {
-        let attr_ty = self.current_class().and_then(|c| c.attrs.get(method)).cloned();
+        let attr_ty = Some(self.self_attribute_type(method));
         match attr_ty {
             Some(Ty::Module) => return Ty::TENSOR,
             Some(Ty::Host) | Some(Ty::HostSeq) => return Ty::UNKNOWN,

@@ -261,16 +261,15 @@ impl Analyzer<'_> {
     fn attribute(&mut self, attr: &ast::ExprAttribute) -> Ty {
         let member = attr.attr.as_str();
         if matches!(attr.value.as_ref(), Expr::Name(base) if base.id.as_str() == "self") {
-            if let Some(ty) = self.current_class().and_then(|c| c.attrs.get(member)) {
-                return ty.clone();
-            }
-            return Ty::UNKNOWN;
+            return self.self_attribute_type(member);
         }
         if self.imports.is_imported_root(&attr.value) {
             return Ty::Host;
         }
         let base = self.expr(&attr.value);
         match base {
+            // `.to(host.device)` moves to where a host tensor lives: the host.
+            Ty::HostTensor if member == "device" => Ty::CpuDevice,
             Ty::Tensor { .. } | Ty::HostTensor | Ty::Unknown(_)
                 if apis::contains(apis::METADATA_ATTRIBUTES, member) =>
             {
@@ -307,8 +306,9 @@ impl Analyzer<'_> {
                 rules::data_dependent_shape::IndexShape::Other
             };
             let cx = &mut self.recorder;
-            // `t[mask] = 0` on the device is a masked fill: no sync (a host `t` still copies the mask).
-            if !(filling && base.is_tensor()) {
+            // `t[mask] = 0` on the device is a masked fill: no sync (a host `t` still copies the
+            // mask). A fill into a value of unknown type is no evidence of a sync either.
+            if !(filling && (base.is_tensor() || base.is_unknown())) {
                 rules::data_dependent_shape::python_subscript(cx, &base, index, &ty, shape, subscript.range());
             }
             rules::blocking_upload::python_subscript(cx, &base, index, &ty, subscript.range());

@@ -99,7 +99,20 @@ fn torch_type(call: &FunctionCall) -> Ty {
     if qualified.starts_with("torch.distributed.") && last == "barrier" {
         return Ty::Host;
     }
-    if qualified.starts_with("torch.cuda.") || qualified.starts_with("torch.backends.") {
+    // Settings, version strings, data loading, export and tooling: no device data.
+    const HOST_MODULES: &[&str] = &[
+        "torch.cuda.",
+        "torch.backends.",
+        "torch.version.",
+        "torch.hub.",
+        "torch.onnx.",
+        "torch.profiler.",
+        "torch.multiprocessing.",
+        "torch._dynamo.",
+        "torch.utils.data.",
+        "torch.utils.tensorboard.",
+    ];
+    if HOST_MODULES.iter().any(|m| qualified.starts_with(m)) {
         return Ty::Host;
     }
     if qualified.starts_with("torch.nn.") && !qualified.starts_with("torch.nn.functional.") && apis::is_class_name(last)
@@ -169,6 +182,12 @@ fn created_tensor(call: &FunctionCall) -> Ty {
     }
     if last == "from_numpy" {
         return Ty::HostTensor;
+    }
+    // `torch.as_tensor(t)` without `device=` keeps a tensor where it is.
+    if matches!(last, "as_tensor" | "asarray" | "tensor") && call.device == Device::Absent {
+        if let Some(first @ Ty::Tensor { .. }) = args.first() {
+            return first.clone();
+        }
     }
     match call.device {
         Device::Absent | Device::Cpu => Ty::HostTensor,

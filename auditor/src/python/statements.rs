@@ -5,7 +5,7 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange};
 
-use super::analyzer::{name_of, Analyzer};
+use super::analyzer::{name_of, self_attribute, self_key, Analyzer};
 use crate::facts::MAX_EXPR_DEPTH;
 use crate::model::{LoopContext, Ty};
 
@@ -238,7 +238,7 @@ impl Analyzer<'_> {
         let has_else = tests.last().is_some_and(|(test, _)| test.is_none());
         // Only the names the branches assign can differ after them.
         let assigned = assigned_names(tests.iter().map(|(_, body)| *body));
-        let before: Vec<Option<Ty>> = assigned.iter().map(|name| self.env.get(name).cloned()).collect();
+        let before: Vec<Option<Ty>> = assigned.iter().map(|name| self.binding(name)).collect();
         let mut ends: Vec<Vec<Option<Ty>>> = Vec::new();
         for (index, (test, body)) in tests.into_iter().enumerate() {
             self.restore(&assigned, &before);
@@ -275,7 +275,7 @@ impl Analyzer<'_> {
             self.unnarrow(failed);
             failed_before.extend(narrowing.orelse);
             if !body.last().is_some_and(exits) {
-                ends.push(assigned.iter().map(|name| self.env.get(name).cloned()).collect());
+                ends.push(assigned.iter().map(|name| self.binding(name)).collect());
             }
             self.recorder.context.guard = saved.clone();
         }
@@ -284,6 +284,16 @@ impl Analyzer<'_> {
         }
         let merged = merge_branches(before, ends);
         self.restore(&assigned, &merged);
+    }
+
+    /// What a name (or a `self.member` key) is bound to here: an attribute this
+    /// function has not assigned yet is what the class's methods make it.
+    fn binding(&self, name: &str) -> Option<Ty> {
+        match (self.env.get(name), name.strip_prefix("self.")) {
+            (Some(ty), _) => Some(ty.clone()),
+            (None, Some(member)) => Some(self.self_attribute_type(member)),
+            (None, None) => None,
+        }
     }
 
     /// If `test` is a debug/logging condition: its text, and whether it is negated.
@@ -388,6 +398,24 @@ struct ModelCallFinder<'a, 'b> {
     depth: usize,
 }
 
+impl ModelCallFinder<'_, '_> {
+    /// Whether a method's receiver is a known host value: `results.update(..)`
+    /// on a dict or `buffers.step(..)` on a list runs no model.
+    fn on_host_value(&self, func: &Expr) -> bool {
+        let Expr::Attribute(attr) = func else { return false };
+        let ty = match attr.value.as_ref() {
+            // `self.model(..)`, `self.update(..)`: the object's own members.
+            Expr::Name(name) if name.id.as_str() == "self" => return false,
+            Expr::Name(name) => self.analyzer.lookup(name.id.as_str()),
+            receiver => match self_attribute(receiver) {
+                Some(member) => self.analyzer.self_attribute_type(member),
+                None => return false,
+            },
+        };
+        matches!(ty, Ty::Host | Ty::HostSeq | Ty::HostTensor)
+    }
+}
+
 impl<'a> Visitor<'a> for ModelCallFinder<'_, '_> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         if self.found.is_none() && !matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
@@ -405,7 +433,7 @@ impl<'a> Visitor<'a> for ModelCallFinder<'_, '_> {
                 let is_model = policy.is_model_name(last)
                     || policy.hot_by_name(last).is_some()
                     || (policy.python.is_model_run_method(last) && last != "__call__");
-                if is_model && !self.analyzer.imports.is_imported_root(&call.func) {
+                if is_model && !self.analyzer.imports.is_imported_root(&call.func) && !self.on_host_value(&call.func) {
                     self.found = Some(self.analyzer.text_of(call.func.as_ref()));
                     return;
                 }
@@ -598,7 +626,14 @@ fn assigned_names<'a>(bodies: impl Iterator<Item = &'a [Stmt]>) -> Vec<String> {
                 Expr::Tuple(tuple) => tuple.elts.iter().for_each(|e| self.target(e)),
                 Expr::List(list) => list.elts.iter().for_each(|e| self.target(e)),
                 Expr::Starred(starred) => self.target(&starred.value),
-                _ => {}
+                _ => {
+                    if let Some(member) = self_attribute(target) {
+                        let key = self_key(member);
+                        if !self.names.contains(&key) {
+                            self.names.push(key);
+                        }
+                    }
+                }
             }
         }
     }

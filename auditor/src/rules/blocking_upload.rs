@@ -9,7 +9,7 @@
 //! made on the CPU.
 
 use d2h_rules::RuleId;
-use ruff_python_ast::Expr;
+use ruff_python_ast::{self as ast, Expr};
 use ruff_text_size::{Ranged, TextRange};
 
 use crate::facts::Recorder;
@@ -64,11 +64,34 @@ pub(crate) fn python_library_call(cx: &mut Recorder, call: &FunctionCall) {
         || !PYTHON_COPYING_CREATIONS.contains(&function)
         || call.device != Device::Accelerator
         || call.args.first().is_some_and(Ty::is_tensor)
+        || placed_on_its_own_device(call.call)
     {
         return;
     }
     let note = format!("`torch.{function}(..., device=...)` copies host data");
     cx.site(RULE, cx.loc(call.site), Certainty::Known, Some(note));
+}
+
+/// `torch.as_tensor(x, device=x.device)`: only a tensor has a `.device`, and it
+/// stays where it is.
+fn placed_on_its_own_device(call: &ast::ExprCall) -> bool {
+    let Some(data) = call.arguments.args.first() else {
+        return false;
+    };
+    call.arguments
+        .keywords
+        .iter()
+        .filter(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == "device"))
+        .any(|k| matches!(&k.value, Expr::Attribute(attr) if attr.attr.as_str() == "device" && same_path(&attr.value, data)))
+}
+
+/// Whether two expressions are the same name or attribute path (`x`, `self.boxes`).
+fn same_path(a: &Expr, b: &Expr) -> bool {
+    match (a, b) {
+        (Expr::Name(a), Expr::Name(b)) => a.id == b.id,
+        (Expr::Attribute(a), Expr::Attribute(b)) => a.attr == b.attr && same_path(&a.value, &b.value),
+        _ => false,
+    }
 }
 
 /// A device tensor indexed with a host tensor or a Python list uploads the index.
