@@ -21,6 +21,10 @@ pub(super) struct ClassScope {
     pub pinned: FxHashSet<String>,
     /// Attributes holding an AMP `GradScaler`.
     pub grad_scalers: FxHashSet<String>,
+    /// Whether the class derives from `nn.Module`.
+    pub module: bool,
+    /// The methods its body defines.
+    pub methods: FxHashSet<String>,
 }
 
 pub(crate) struct Analyzer<'a> {

@@ -187,6 +187,14 @@ impl Analyzer<'_> {
         if self.policy.is_model_name(method) {
             return Ty::TENSOR;
         }
+        // In a module, an attribute called like a function that the class does not define
+        // as a method is a submodule (`self.roi_heads = roi_heads` ... `self.roi_heads(x)`).
+        let submodule = self
+            .current_class()
+            .is_some_and(|c| c.module && !c.methods.contains(method) && c.attrs.contains_key(method));
+        if submodule {
+            return Ty::TENSOR;
+        }
         let Some(class) = self.current_class().map(|c| c.name.clone()) else {
             return Ty::UNKNOWN;
         };

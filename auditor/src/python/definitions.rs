@@ -2,7 +2,7 @@
 //! parameters and what annotations and evidence in its body say they are,
 //! what it returns); a class's attributes and whether it is a torch module.
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
@@ -157,20 +157,39 @@ impl Analyzer<'_> {
         } else {
             Default::default()
         };
-        // Class-level annotations (`track_ids: np.ndarray`) declare attribute types.
+        // Class-level annotations (`track_ids: np.ndarray`) declare attribute types;
+        // class-level constants (`BELOW_LOW_THRESHOLD = -1`) are host values.
+        let mut methods = FxHashSet::default();
         for stmt in &class.body {
-            if let Stmt::AnnAssign(assign) = stmt {
-                if let (Expr::Name(name), Some(ty)) = (assign.target.as_ref(), self.annotation_type(&assign.annotation))
-                {
-                    attrs.entry(name.id.to_string()).or_insert(ty);
+            match stmt {
+                Stmt::AnnAssign(assign) => {
+                    if let (Expr::Name(name), Some(ty)) =
+                        (assign.target.as_ref(), self.annotation_type(&assign.annotation))
+                    {
+                        attrs.entry(name.id.to_string()).or_insert(ty);
+                    }
                 }
+                Stmt::Assign(assign) if is_constant(&assign.value) => {
+                    for target in &assign.targets {
+                        if let Expr::Name(name) = target {
+                            attrs.entry(name.id.to_string()).or_insert(Ty::Host);
+                        }
+                    }
+                }
+                Stmt::FunctionDef(method) => {
+                    methods.insert(method.name.to_string());
+                }
+                _ => {}
             }
         }
+        let module = self.module_classes.iter().any(|c| c == class.name.as_str());
         self.classes.push(ClassScope {
             name: qualified_name,
             attrs,
             pinned: Default::default(),
             grad_scalers: Default::default(),
+            module,
+            methods,
         });
         let saved_env = std::mem::take(&mut self.env);
         self.block(&class.body);
@@ -182,6 +201,21 @@ impl Analyzer<'_> {
     /// The type an annotation declares, when it says tensor, array, module or scalar.
     pub(super) fn annotation_type(&self, annotation: &Expr) -> Option<Ty> {
         annotation_type(&self.text_of(annotation))
+    }
+}
+
+/// A literal, or a tuple or list of them (`-1`, `"bbox"`, `(0.5, 0.75)`).
+fn is_constant(expr: &Expr) -> bool {
+    match expr {
+        Expr::NumberLiteral(_)
+        | Expr::StringLiteral(_)
+        | Expr::BooleanLiteral(_)
+        | Expr::NoneLiteral(_)
+        | Expr::BytesLiteral(_) => true,
+        Expr::UnaryOp(unary) => is_constant(&unary.operand),
+        Expr::Tuple(tuple) => tuple.elts.iter().all(is_constant),
+        Expr::List(list) => list.elts.iter().all(is_constant),
+        _ => false,
     }
 }
 

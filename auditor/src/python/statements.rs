@@ -512,7 +512,8 @@ impl Analyzer<'_> {
                     "enumerate" if tuple.elts.len() == 2 && !args.is_empty() => {
                         self.bind(&tuple.elts[0], &Ty::Host);
                         let arg_ty = self.quiet_expr(&args[0]);
-                        self.bind(&tuple.elts[1], &iterated(&arg_ty));
+                        // `for i, (a, b) in enumerate(zip(xs, ys))`: the element unpacks as the inner iterable's.
+                        self.bind_loop_target(&tuple.elts[1], &args[0], &arg_ty);
                         return;
                     }
                     _ => {}
@@ -536,6 +537,9 @@ fn iterated(ty: &Ty) -> Ty {
         Ty::HostTensor => Ty::HostTensor,
         // Iterating a host value (a numpy array, a dict's keys) yields host values.
         Ty::Host => Ty::Host,
+        // An element of a parameter or a call's result is what iterating it yields once
+        // it resolves: a tensor's rows are tensors (`for m, b in zip(masks, boxes)`).
+        Ty::Unknown(origin) => Ty::Unknown(origin.clone()),
         _ => Ty::UNKNOWN,
     }
 }

@@ -42,6 +42,10 @@ pub(crate) fn python_library_call(cx: &mut Recorder, call: &FunctionCall) {
         "torchvision" if matches!(last, "nms" | "batched_nms") => {
             format!("`{last}` returns a data-dependent number of boxes")
         }
+        // The registered operator itself (what `torchvision.ops.nms` calls).
+        "torch" if qualified.starts_with("torch.ops.torchvision.") && matches!(last, "nms" | "batched_nms") => {
+            format!("`{last}` returns a data-dependent number of boxes")
+        }
         // Without `num_classes`, `one_hot` reads the largest label to size its output.
         "torch"
             if qualified == "torch.nn.functional.one_hot"

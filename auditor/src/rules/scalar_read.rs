@@ -67,12 +67,15 @@ pub(crate) fn python_library_call(cx: &mut Recorder, call: &FunctionCall) {
             let note = Some(format!("`{}` returns a Python bool", call.qualified));
             cx.site(RULE, loc, Certainty::Known, note);
         }
-        "torch" if apis::contains(apis::CHECK_FUNCTIONS, call.last()) && !call.args.all_host() => {
-            let note = Some(format!(
-                "`{}` reads its condition on the host to decide whether to raise",
-                call.qualified
-            ));
-            cx.site(RULE, loc, Certainty::Known, note);
+        // Only a tensor condition is read back: `torch._assert(len(s) == 2, ..)` checks a bool.
+        "torch" if apis::contains(apis::CHECK_FUNCTIONS, call.last()) => {
+            if let Some(condition) = call.args.first() {
+                let note = Some(format!(
+                    "`{}` reads its condition on the host to decide whether to raise",
+                    call.qualified
+                ));
+                cx.site_if_tensor(RULE, loc, condition, note);
+            }
         }
         _ => {}
     }
