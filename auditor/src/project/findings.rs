@@ -82,6 +82,7 @@ impl Project<'_> {
                     code: site.code,
                     reason,
                     fingerprint,
+                    via: None,
                     runtime: None,
                 }
             })

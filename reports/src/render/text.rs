@@ -292,6 +292,7 @@ mod tests {
             code: "x.cpu()".to_string(),
             reason: String::new(),
             fingerprint: "0000000000000000".to_string(),
+            via: None,
             runtime: None,
         }
     }
