@@ -152,6 +152,7 @@ mod tests {
             code: code.to_string(),
             reason: "r".to_string(),
             fingerprint: fp.to_string(),
+            via: None,
             runtime: None,
         }
     }

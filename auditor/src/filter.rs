@@ -297,6 +297,7 @@ impl Settings {
                 code: placed.comment.clone(),
                 reason,
                 fingerprint: fp,
+                via: None,
                 runtime: None,
             }
         };
@@ -472,6 +473,7 @@ mod tests {
             code: "x.cpu()".to_string(),
             reason: "in `f` (hot root: named `forward`)".to_string(),
             fingerprint: format!("{line:016x}"),
+            via: None,
             runtime: None,
         }
     }

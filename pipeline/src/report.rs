@@ -63,6 +63,7 @@ pub fn runtime_report(
                 symbol: record.symbol.clone(),
                 code: record.code.clone(),
                 reason: reason.to_string(),
+                via: None,
                 runtime: Some(RuntimeStats {
                     count: record.count,
                     bytes: record.bytes,

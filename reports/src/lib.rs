@@ -15,6 +15,6 @@ pub use fingerprint::{fingerprint, Fingerprinter};
 pub use render::{render, Format, RenderOptions};
 pub use schema::{
     BaselineEntry, BaselineInfo, DriverStats, FileError, Finding, LatencyStats, MemoryStats, Origin, Report,
-    RuntimeStats, Summary, SuppressedFinding, Suppression, SuppressionKind, Timeline, Tool, SCHEMA,
+    RuntimeStats, Summary, SuppressedFinding, Suppression, SuppressionKind, Timeline, Tool, Via, SCHEMA,
 };
 pub use sources::SourceCache;

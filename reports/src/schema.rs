@@ -106,8 +106,30 @@ pub struct Finding {
     pub reason: String,
     /// Stable across edits that move the site; see [`crate::fingerprint`].
     pub fingerprint: String,
+    /// Where the work path enters the chain of calls that reaches the site
+    /// (static reports only): the call in a frame loop or a hot root. Absent
+    /// when the site is not critical through such a chain, and in reports
+    /// written before the field. Not part of the fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Via>,
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<RuntimeStats>,
+}
+
+/// The call where a hot path enters the chain that leads to a site: the call
+/// a frame loop or a hot root makes, whose callee reaches the site's function.
+/// One finding still counts its site once; `via` only says how the work path
+/// gets there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Via {
+    /// The file of the call, relative to the report's root like [`Finding::file`].
+    pub file: String,
+    /// 1-based line of the call.
+    pub line: u32,
+    /// 1-based column of the call, in characters.
+    pub column: u32,
+    /// The qualified name of the function the call enters (`postprocess`, `Tracker.update`).
+    pub calls: String,
 }
 
 fn certain() -> Confidence {

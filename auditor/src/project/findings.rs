@@ -4,15 +4,19 @@
 //! and a confidence from what is known of its receiver. The two are apart:
 //! severity is about how often a site runs on the work path, never about
 //! doubt; doubt is the confidence (with a note on it after the reason).
+//! A site critical because a hot chain reaches its function also says where
+//! the work path enters that chain (`via`: the frame loop's or the root's
+//! call), so the stall shows where it enters the loop while the transfer
+//! stays one finding at its own line.
 
 use std::sync::Arc;
 
-use d2h_reports::{Finding, Fingerprinter};
+use d2h_reports::{Finding, Fingerprinter, Via};
 use d2h_rules::{Confidence, RuleId, Severity};
 
 use rustc_hash::FxHashSet as HashSet;
 
-use super::Project;
+use super::{EntryCall, Project};
 use crate::model::{CallSite, Certainty, Context, Site};
 use crate::policy::TransferFunction;
 use crate::source::one_line;
@@ -63,7 +67,11 @@ impl Project<'_> {
                     .context
                     .function
                     .map_or_else(|| "<module>".to_string(), |f| file.functions[f].qualname.clone());
-                let (severity, mut reason) = self.severity(file_index, &site);
+                let Verdict {
+                    severity,
+                    mut reason,
+                    via,
+                } = self.severity(file_index, &site);
                 if let Some(doubt) = doubt {
                     reason = format!("{reason}; {doubt}");
                 }
@@ -82,6 +90,7 @@ impl Project<'_> {
                     code: site.code,
                     reason,
                     fingerprint,
+                    via: via.map(|entry| self.via(entry)),
                     runtime: None,
                 }
             })
@@ -209,13 +218,19 @@ impl Project<'_> {
 
     /// The severity of a site and the reason for it, most decisive context
     /// first. Only where the site stands counts: doubt about its receiver is
-    /// the finding's confidence, never a lower severity.
-    fn severity(&self, file_index: usize, site: &Site) -> (Severity, String) {
+    /// the finding's confidence, never a lower severity. A site critical
+    /// because a hot chain reaches its function also gets the chain's entry.
+    fn severity(&self, file_index: usize, site: &Site) -> Verdict {
         let file = &self.files[file_index];
         let context: &Context = &site.context;
         let function = context.function.map(|f| &file.functions[f]);
         let note = site.note.as_deref().map(|n| format!("{n}; ")).unwrap_or_default();
-        let low = |why: String| (Severity::Low, format!("{note}{why}"));
+        let verdict = |severity: Severity, why: String| Verdict {
+            severity,
+            reason: format!("{note}{why}"),
+            via: None,
+        };
+        let low = |why: String| verdict(Severity::Low, why);
 
         if let Some(guard) = &context.guard {
             return low(format!("guarded by `{guard}`"));
@@ -242,7 +257,7 @@ impl Project<'_> {
             ));
         }
         if let Some(once) = &context.once {
-            return (Severity::Medium, format!("{note}in `{}`, {once}", function.qualname));
+            return verdict(Severity::Medium, format!("in `{}`, {once}", function.qualname));
         }
         let id = (file_index, context.function.unwrap_or_default());
         let in_loop = context.in_loop.as_ref();
@@ -253,26 +268,29 @@ impl Project<'_> {
             .frame_loops
             .iter()
             .all(|&(first, last)| !(first..=last).contains(&site.span.line));
-        let called_per_frame = self.hot.get(&id).is_some_and(|chain| chain.len() > 1);
+        let called_per_frame = self.hot.get(&id).is_some_and(|path| path.chain.len() > 1);
         if let (Some(&(loop_line, _)), true, false) = (function.frame_loops.first(), outside, called_per_frame) {
             let why = format!(
                 "in `{}` outside its frame loop (line {loop_line}): once per call (per video or epoch), not per frame",
                 function.qualname
             );
-            return (Severity::Medium, format!("{note}{why}"));
+            return verdict(Severity::Medium, why);
         }
-        if let Some(chain) = self.hot.get(&id) {
+        if let Some(path) = self.hot.get(&id) {
             let loop_words = in_loop.map(|_| "in a loop body ").unwrap_or("");
-            let why = if let Some(root) = &function.hot_root {
-                format!("{loop_words}in `{}` (hot root: {root})", function.qualname)
-            } else {
-                format!(
-                    "{loop_words}in `{}`, reached from {}",
-                    function.qualname,
-                    format_chain(chain)
-                )
+            if let Some(root) = &function.hot_root {
+                let why = format!("{loop_words}in `{}` (hot root: {root})", function.qualname);
+                return verdict(Severity::Critical, why);
+            }
+            let why = format!(
+                "{loop_words}in `{}`, reached from {}",
+                function.qualname,
+                format_chain(&path.chain)
+            );
+            return Verdict {
+                via: path.entry,
+                ..verdict(Severity::Critical, why)
             };
-            return (Severity::Critical, format!("{note}{why}"));
         }
         if let Some(caller) = self.called_only_when_cold.get(&id) {
             return low(format!(
@@ -290,14 +308,34 @@ impl Project<'_> {
                 "in the body of a loop in `{}` that {what} (frame loop)",
                 function.qualname
             );
-            return (Severity::Critical, format!("{note}{why}"));
+            return verdict(Severity::Critical, why);
         }
         let why = format!(
             "in `{}`, not reached from a hot root (per-call code)",
             function.qualname
         );
-        (Severity::Medium, format!("{note}{why}"))
+        verdict(Severity::Medium, why)
     }
+
+    /// An entry call as a report shows it: where the call is, and what it calls.
+    fn via(&self, entry: EntryCall) -> Via {
+        let file = &self.files[entry.file];
+        let call = &file.calls[entry.call];
+        Via {
+            file: file.path.clone(),
+            line: call.span.line,
+            column: call.span.column,
+            calls: self.qualname(entry.enters).to_string(),
+        }
+    }
+}
+
+/// A site's severity, the reason for it, and the call where the work path
+/// enters the hot chain that makes it critical (only then).
+struct Verdict {
+    severity: Severity,
+    reason: String,
+    via: Option<EntryCall>,
 }
 
 fn format_chain(chain: &[String]) -> String {

@@ -1,24 +1,31 @@
 //! Hotness and coldness over the call graph: breadth-first from the hot
-//! roots and frame loops (each hot function keeps its shortest chain), and
-//! the functions called only from cold places (setup, guards, error paths).
+//! roots and frame loops (each hot function keeps its shortest chain, and the
+//! call where the work path enters it), and the functions called only from
+//! cold places (setup, guards, error paths).
 
 use std::collections::VecDeque;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use super::{FnId, Project};
+use super::{EntryCall, FnId, HotPath, Project};
 use crate::model::CallSite;
 
 impl Project<'_> {
     /// Breadth-first from the hot roots and the frame loops, so every hot
-    /// function keeps its shortest chain.
+    /// function keeps its shortest chain. Each chain also keeps its entry:
+    /// the call a frame loop or a root makes that leads down it (a root has
+    /// none; a callee inherits its caller's, or takes the root's own call).
     pub(super) fn spread_hotness(&mut self) {
         let mut queue = VecDeque::new();
         for (file_index, file) in self.files.iter().enumerate() {
             for (fn_index, function) in file.functions.iter().enumerate() {
                 let id = (file_index, fn_index);
                 if function.hot_root.is_some() && !self.is_cold(id) {
-                    self.hot.insert(id, vec![function.qualname.clone()]);
+                    let path = HotPath {
+                        chain: vec![function.qualname.clone()],
+                        entry: None,
+                    };
+                    self.hot.insert(id, path);
                     queue.push_back(id);
                 }
             }
@@ -38,8 +45,15 @@ impl Project<'_> {
                 };
                 for &callee in &self.call_targets[file_index][call_index] {
                     if !self.hot.contains_key(&callee) && !self.is_cold(callee) {
-                        self.hot
-                            .insert(callee, vec![origin.clone(), self.qualname(callee).to_string()]);
+                        let path = HotPath {
+                            chain: vec![origin.clone(), self.qualname(callee).to_string()],
+                            entry: Some(EntryCall {
+                                file: file_index,
+                                call: call_index,
+                                enters: callee,
+                            }),
+                        };
+                        self.hot.insert(callee, path);
                         queue.push_back(callee);
                     }
                 }
@@ -54,7 +68,7 @@ impl Project<'_> {
             }
         }
         while let Some(caller) = queue.pop_front() {
-            let chain = self.hot[&caller].clone();
+            let HotPath { chain, entry } = self.hot[&caller].clone();
             for &call_index in calls_by_function.get(&caller).into_iter().flatten() {
                 let call = &self.files[caller.0].calls[call_index];
                 if !call.context.propagates() {
@@ -66,7 +80,17 @@ impl Project<'_> {
                     }
                     let mut callee_chain = chain.clone();
                     callee_chain.push(self.qualname(callee).to_string());
-                    self.hot.insert(callee, callee_chain);
+                    // A root's own call is where the work path enters; further down, the caller's entry holds.
+                    let callee_entry = entry.unwrap_or(EntryCall {
+                        file: caller.0,
+                        call: call_index,
+                        enters: callee,
+                    });
+                    let path = HotPath {
+                        chain: callee_chain,
+                        entry: Some(callee_entry),
+                    };
+                    self.hot.insert(callee, path);
                     queue.push_back(callee);
                 }
             }

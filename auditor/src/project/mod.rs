@@ -20,6 +20,29 @@ use crate::policy::{Policy, TransferFunction};
 /// A function anywhere in the project: (file index, function index).
 pub type FnId = (usize, usize);
 
+/// Why a function is hot: the chain of qualified names from its root (or
+/// from the frame loop that calls it), and the call where the work path
+/// enters that chain.
+#[derive(Debug, Clone)]
+pub struct HotPath {
+    /// The root's qualified name (or the frame loop, in words), then each
+    /// function called on the way, ending with this one.
+    pub chain: Vec<String>,
+    /// The call made by the root or in the frame loop that leads here;
+    /// `None` for a root itself.
+    pub entry: Option<EntryCall>,
+}
+
+/// A call where the work path enters a chain of calls: `self.files[file].calls[call]`,
+/// made in a frame loop or by a hot root, and the function it enters on the way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryCall {
+    pub file: usize,
+    pub call: usize,
+    /// The callee of the call that the chain goes through.
+    pub enters: FnId,
+}
+
 /// How deep type resolution follows parameters and returns.
 const RESOLUTION_DEPTH: usize = 4;
 
@@ -57,8 +80,8 @@ pub struct Project<'a> {
     call_targets: Vec<Vec<Vec<FnId>>>,
     /// callee → its call sites (file, call index).
     callers: HashMap<FnId, Vec<(usize, usize)>>,
-    /// Why each hot function is hot: the chain of qualified names from its root.
-    hot: HashMap<FnId, Vec<String>>,
+    /// Why each hot function is hot: its chain from the root, and where the work path enters it.
+    hot: HashMap<FnId, HotPath>,
     /// Functions that synchronise directly, unguarded.
     sync_wrappers: HashSet<FnId>,
     /// Project functions that are configured transfer functions (`transfer-functions`).
@@ -435,7 +458,7 @@ impl<'a> Project<'a> {
 
     /// Whether a function was found hot, and through which chain.
     pub fn hot_chain(&self, id: FnId) -> Option<&[String]> {
-        self.hot.get(&id).map(Vec::as_slice)
+        self.hot.get(&id).map(|path| path.chain.as_slice())
     }
 }
 

@@ -7,3 +7,4 @@ mod robustness;
 mod rust_markers;
 mod rust_severity;
 mod severity;
+mod via;

@@ -16,6 +16,7 @@ fn finding(rule: RuleId, file: &str, line: u32, severity: Severity, runtime: Opt
         code: "x.cpu()".to_string(),
         reason: format!("reason for {file}:{line}"),
         fingerprint: format!("{line:016x}"),
+        via: None,
         runtime: runtime.map(|count| RuntimeStats {
             count,
             bytes: count * 16,

@@ -1,5 +1,6 @@
-//! The concise renderer: one ruff-style line per finding, one per file error,
-//! and the summary sentence.
+//! The concise renderer: one ruff-style line per finding (ending with `(via
+//! file:line)` where a hot path enters the chain to the site), one per file
+//! error, and the summary sentence.
 
 use std::io;
 
@@ -23,6 +24,9 @@ pub(crate) fn render(report: &Report, options: RenderOptions, out: &mut dyn io::
             f.rule.rule().summary,
             printable(&f.code),
         )?;
+        if let Some(via) = &f.via {
+            write!(out, " (via {}:{})", printable(&via.file), via.line)?;
+        }
         if let Some(stats) = &f.runtime {
             write!(out, " ({}× observed, {:.2}/frame)", stats.count, stats.per_frame)?;
         }

@@ -15,8 +15,10 @@
 //! - `col` and `endColumn` (1-based, the end exclusive, in characters) are
 //!   given for single-line sites only: the runner drops columns when `line`
 //!   and `endLine` differ.
-//! - The message is the finding's summary, code and reason, then the rule's
-//!   fix hint on a second line.
+//! - The message is the finding's summary, code and reason (with the call
+//!   where the hot path enters the chain to the site, when it has one: `; via
+//!   the call of `postprocess` at app/loop.py:12:9`), then the rule's fix hint
+//!   on a second line.
 //! - A file that could not be audited is an `error` on that file.
 //!
 //! Escaping follows the workflow-command format: `%`, CR and LF are
@@ -55,7 +57,7 @@ pub(crate) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()>
         // The finding's line is untrusted; the help line is the catalog's.
         let message = format!(
             "{}\nhelp: {}",
-            printable(&finding_message(f)),
+            printable(&finding_message(f, &root)),
             f.rule.rule().fix_for(&f.file)
         );
         write_command(out, command, &properties, &message)?;

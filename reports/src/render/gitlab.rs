@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `type` | `issue` |
 //! | `check_name` | the rule code (`D2H001`) |
-//! | `description` | summary, code and reason of the finding |
+//! | `description` | summary, code and reason of the finding, and its `via` call when it has one |
 //! | `categories` | `["Performance"]` |
 //! | `severity` | `critical`, `major` or `minor` for a critical, medium or low finding |
 //! | `fingerprint` | the finding's fingerprint (stable when code moves, unique in a report) |
@@ -65,7 +65,7 @@ pub(crate) fn render(report: &Report, out: &mut dyn io::Write) -> io::Result<()>
         issues.push(Issue {
             kind: "issue",
             check_name: f.rule.code(),
-            description: finding_message(f),
+            description: finding_message(f, &root),
             categories: ["Performance"],
             severity: match f.severity {
                 Severity::Critical => "critical",

@@ -273,7 +273,7 @@ fn write_plan(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
                 out,
                 " {} | {} |",
                 code_span(&f.code).replace('|', "\\|"),
-                inline(&f.reason, true)
+                inline(&why(f), true)
             )?;
         }
         writeln!(out, "\n**Fix**:\n")?;
@@ -291,6 +291,20 @@ fn write_plan(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A finding's reason, and where the hot path enters the chain to it:
+/// `…; via `app/loop.py:12:9`, which calls `postprocess``.
+fn why(f: &Finding) -> String {
+    match &f.via {
+        Some(via) => format!(
+            "{}; via {}, which calls {}",
+            f.reason,
+            code_span(&format!("{}:{}:{}", via.file, via.line, via.column)),
+            code_span(&via.calls)
+        ),
+        None => f.reason.clone(),
+    }
 }
 
 /// `text` as an inline code span, with a fence longer than any run of

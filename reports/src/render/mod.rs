@@ -95,10 +95,25 @@ pub fn render(
 }
 
 /// The one-line message of a finding in the CI formats (SARIF, GitHub,
-/// GitLab): the rule's summary, the site's code and why it has its severity.
-fn finding_message(finding: &crate::Finding) -> String {
+/// GitLab): the rule's summary, the site's code and why it has its severity,
+/// and where the hot path enters the chain to it (its file as `root` gives it
+/// to these formats: relative to the repository).
+fn finding_message(finding: &crate::Finding, root: &Root) -> String {
+    let via = finding
+        .via
+        .as_ref()
+        .map(|via| {
+            format!(
+                "; via the call of `{}` at {}:{}:{}",
+                via.calls,
+                root.relative(&via.file),
+                via.line,
+                via.column
+            )
+        })
+        .unwrap_or_default();
     format!(
-        "{}: `{}` ({}: {})",
+        "{}: `{}` ({}: {}{via})",
         finding.rule.rule().summary,
         finding.code,
         common::grade(finding),

@@ -14,7 +14,9 @@
 //!   the finding's severity (critical → `error`, medium → `warning`, low →
 //!   `note`), the summary, code and reason as `message.text`, the region
 //!   (1-based lines and columns, the end column exclusive, as SARIF wants),
-//!   the enclosing symbol as a logical location, `partialFingerprints`
+//!   the enclosing symbol as a logical location, the call where the hot
+//!   path enters the chain to the site (the finding's `via`) as a
+//!   `relatedLocations` entry (`id` 1, with a message), `partialFingerprints`
 //!   `{"d2h/v1": fingerprint}`, a `rank`, and the d2h severity, confidence
 //!   (and runtime counts) in `properties`. SARIF's `rank` (§3.27.24) is the
 //!   result's priority, 0.0 to 100.0, higher first: the severity picks a band
@@ -45,7 +47,7 @@ use d2h_rules::{Confidence, RuleId, Severity};
 use serde::Serialize;
 
 use super::{finding_message, Root};
-use crate::{FileError, Finding, Report, RuntimeStats, Suppression, SuppressionKind};
+use crate::{FileError, Finding, Report, RuntimeStats, Suppression, SuppressionKind, Via};
 
 /// The `$schema` of the log: the OASIS SARIF 2.1.0 schema (errata 01).
 const SCHEMA_URI: &str = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
@@ -163,11 +165,23 @@ struct SarifResult<'a> {
     level: &'static str,
     message: Text,
     locations: [Location<'a>; 1],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    related_locations: Vec<RelatedLocation>,
     partial_fingerprints: BTreeMap<&'static str, &'a str>,
     rank: f64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     suppressions: Vec<SarifSuppression<'a>>,
     properties: ResultProperties<'a>,
+}
+
+/// A place the result's message refers to (SARIF §3.27.22): the call where
+/// the hot path enters the chain to the site (the finding's `via`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RelatedLocation {
+    id: u32,
+    physical_location: PhysicalLocation,
+    message: Text,
 }
 
 #[derive(Serialize)]
@@ -369,7 +383,7 @@ fn result<'a>(
         rule_id: f.rule.code(),
         rule_index,
         level: level(f.severity),
-        message: Text::plain(finding_message(f)),
+        message: Text::plain(finding_message(f, &paths.root)),
         locations: [Location {
             physical_location: PhysicalLocation {
                 artifact_location: paths.artifact(&f.file),
@@ -380,6 +394,7 @@ fn result<'a>(
                 kind: if f.symbol == "<module>" { "module" } else { "function" },
             }]),
         }],
+        related_locations: f.via.as_ref().map(|via| related(via, paths)).into_iter().collect(),
         partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, f.fingerprint.as_str())]),
         rank: rank(f.severity, f.confidence),
         suppressions: suppression.map(|s| suppression_of(f, s, paths)).into_iter().collect(),
@@ -388,6 +403,23 @@ fn result<'a>(
             confidence: f.confidence,
             runtime: f.runtime.as_ref(),
         },
+    }
+}
+
+/// The call where the hot path enters the chain to a site, as a related location.
+fn related(via: &Via, paths: &Paths) -> RelatedLocation {
+    RelatedLocation {
+        id: 1,
+        physical_location: PhysicalLocation {
+            artifact_location: paths.artifact(&via.file),
+            region: (via.line > 0).then_some(Region {
+                start_line: via.line,
+                start_column: (via.column > 0).then_some(via.column),
+                end_line: via.line,
+                end_column: None,
+            }),
+        },
+        message: Text::plain(format!("the hot loop calls `{}` here", via.calls)),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The text renderer (the default): rustc/ruff-style diagnostics with a code
-//! frame and the rule's fix hint, then file errors, runtime sections and the
-//! summary sentence.
+//! frame, why the site has its severity, the call where the hot path enters
+//! the chain to it (`= via:`), and the rule's fix hint; then file errors,
+//! runtime sections and the summary sentence.
 
 use std::io;
 
@@ -101,6 +102,17 @@ fn write_finding(f: &Finding, sources: &SourceCache, paint: Palette, out: &mut d
     if !f.reason.is_empty() {
         let why = paint.paint(Style::BOLD, format!("why {}", f.severity));
         writeln!(out, "{note} {why}: {}", printable(&f.reason))?;
+    }
+    if let Some(via) = &f.via {
+        writeln!(
+            out,
+            "{note} {}: {}:{}:{} calls `{}`",
+            paint.paint(Style::BOLD, "via"),
+            printable(&via.file),
+            via.line,
+            via.column,
+            printable(&via.calls)
+        )?;
     }
     if let Some(stats) = &f.runtime {
         writeln!(
@@ -292,6 +304,7 @@ mod tests {
             code: "x.cpu()".to_string(),
             reason: String::new(),
             fingerprint: "0000000000000000".to_string(),
+            via: None,
             runtime: None,
         }
     }

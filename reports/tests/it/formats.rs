@@ -160,6 +160,15 @@ fn awkward_reports() -> Vec<Report> {
     odd.findings[1].file = "C:colon.py".to_string();
     odd.findings[2].line = 0;
     odd.findings[3].column = 0;
+    // A via in an oddly named file, without a column.
+    let with_via = odd
+        .findings
+        .iter()
+        .position(|f| f.via.is_some())
+        .expect("a finding with a via");
+    let via = odd.findings[with_via].via.as_mut().unwrap();
+    via.file = "other dir/ß#1.py".to_string();
+    via.column = 0;
     let errors_only = Report::new(
         Origin::Static,
         ".",
@@ -484,9 +493,19 @@ fn github_annotates_each_finding_at_its_repository_path() {
         } else {
             format!("{}, {}", f.severity, f.confidence)
         };
+        let via = f
+            .via
+            .as_ref()
+            .map(|v| {
+                format!(
+                    "; via the call of `{}` at {ROOT}/{}:{}:{}",
+                    v.calls, v.file, v.line, v.column
+                )
+            })
+            .unwrap_or_default();
         assert_eq!(
             first,
-            format!("{}: `{}` ({grade}: {})", f.rule.rule().summary, f.code, f.reason)
+            format!("{}: `{}` ({grade}: {}{via})", f.rule.rule().summary, f.code, f.reason)
         );
         assert_eq!(help, format!("help: {}", f.rule.rule().fix.python));
     }
@@ -631,6 +650,94 @@ fn gitlab_paths_are_relative_to_the_repository() {
     assert_eq!(paths("/builds/group/project"), bare);
     let joined = paths("./src/");
     assert!(joined.iter().all(|p| p.starts_with("src/")), "{joined:?}");
+}
+
+// ---------------------------------------------------------------------- via
+
+/// The findings of the static fixture with and without a `via`, paired with their results.
+fn with_and_without_via<'r, T>(report: &'r Report, items: &'r [T]) -> (Vec<(&'r T, &'r Finding)>, Vec<&'r T>) {
+    let mut with = Vec::new();
+    let mut without = Vec::new();
+    for (item, f) in items.iter().zip(&report.findings) {
+        match f.via {
+            Some(_) => with.push((item, f)),
+            None => without.push(item),
+        }
+    }
+    (with, without)
+}
+
+#[test]
+fn sarif_relates_the_call_where_the_hot_path_enters() {
+    let report = static_report();
+    let log = json(&report, Format::Sarif);
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    let (with, without) = with_and_without_via(&report, results);
+    assert_eq!(with.len(), 1, "the fixture has one site with a via");
+    assert!(without.iter().all(|r| r.get("relatedLocations").is_none()));
+    for (result, f) in with {
+        let via = f.via.as_ref().unwrap();
+        let related = &result["relatedLocations"];
+        assert_eq!(related.as_array().unwrap().len(), 1);
+        assert_eq!(related[0]["id"], 1);
+        let location = &related[0]["physicalLocation"];
+        assert_eq!(location["artifactLocation"]["uri"], format!("{ROOT}/{}", via.file));
+        assert_eq!(location["region"]["startLine"], via.line);
+        assert_eq!(location["region"]["startColumn"], via.column);
+        assert_eq!(
+            related[0]["message"]["text"],
+            format!("the hot loop calls `{}` here", via.calls)
+        );
+        let text = result["message"]["text"].as_str().unwrap();
+        let said = format!(
+            "; via the call of `{}` at {ROOT}/{}:{}:{})",
+            via.calls, via.file, via.line, via.column
+        );
+        assert!(text.ends_with(&said), "{text}");
+    }
+}
+
+#[test]
+fn gitlab_descriptions_mention_the_via_call() {
+    let report = static_report();
+    let issues = json(&report, Format::Gitlab);
+    let (with, without) = with_and_without_via(&report, issues.as_array().unwrap());
+    assert_eq!(with.len(), 1);
+    for (issue, f) in with {
+        let calls = format!("via the call of `{}`", f.via.as_ref().unwrap().calls);
+        assert!(issue["description"].as_str().unwrap().contains(&calls), "{issue}");
+    }
+    assert!(without
+        .iter()
+        .all(|issue| !issue["description"].as_str().unwrap().contains("; via ")));
+}
+
+#[test]
+fn json_findings_carry_via_only_where_they_have_one() {
+    let report = static_report();
+    let value = json(&report, Format::Json);
+    let findings = value["findings"].as_array().unwrap();
+    let (with, without) = with_and_without_via(&report, findings);
+    assert!(without.iter().all(|f| f.get("via").is_none()));
+    for (object, f) in with {
+        let via = f.via.as_ref().unwrap();
+        assert_eq!(
+            object["via"],
+            serde_json::json!({ "file": via.file, "line": via.line, "column": via.column, "calls": via.calls })
+        );
+    }
+}
+
+#[test]
+fn reports_written_before_via_still_read() {
+    let report = static_report();
+    let mut value = json(&report, Format::Json);
+    for finding in value["findings"].as_array_mut().unwrap() {
+        finding.as_object_mut().unwrap().remove("via");
+    }
+    let back: Report = serde_json::from_value(value).expect("a report without `via` reads back");
+    assert!(back.findings.iter().all(|f| f.via.is_none()));
+    assert_eq!(back.findings.len(), report.findings.len());
 }
 
 // ----------------------------------------------------------------- all four

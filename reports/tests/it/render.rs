@@ -329,6 +329,34 @@ fn markdown_lists_one_fix_per_rule_of_each_file() {
 }
 
 #[test]
+fn human_formats_show_where_the_hot_path_enters() {
+    let report = static_report();
+    let via = report
+        .findings
+        .iter()
+        .find_map(|f| f.via.as_ref())
+        .expect("the fixture has a via");
+    let text = plain(&report, Format::Text);
+    let note = format!("= via: {}:{}:{} calls `{}`", via.file, via.line, via.column, via.calls);
+    assert_eq!(text.matches(&note).count(), 1, "{text}");
+    let concise = plain(&report, Format::Concise);
+    let tail = format!(" (via {}:{})", via.file, via.line);
+    assert_eq!(concise.lines().filter(|l| l.ends_with(&tail)).count(), 1, "{concise}");
+    let markdown = plain(&report, Format::Markdown);
+    let said = format!(
+        "; via `{}:{}:{}`, which calls `{}` |",
+        via.file, via.line, via.column, via.calls
+    );
+    assert_eq!(markdown.matches(&said).count(), 1, "{markdown}");
+    let html = plain(&report, Format::Html);
+    let shown = format!(
+        "<dt>via</dt><dd><code>{}:{}:{}</code> calls <code>{}</code>",
+        via.file, via.line, via.column, via.calls
+    );
+    assert_eq!(html.matches(&shown).count(), 1);
+}
+
+#[test]
 fn json_round_trips_to_an_equal_report() {
     for report in [static_report(), runtime_report(), empty_report()] {
         let json = plain(&report, Format::Json);

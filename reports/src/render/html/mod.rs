@@ -3,8 +3,9 @@
 //!
 //! A static report (`d2h audit`) gets a summary by severity and rule, its
 //! files ranked by critical count, the baseline's new / known / fixed counts
-//! when it has one, and every finding with its code frame, reason,
-//! confidence and fix hint, behind filters by severity, rule, file and
+//! when it has one, and every finding with its code frame, reason, the call
+//! where the hot path enters the chain to it (`via`), confidence and fix
+//! hint, behind filters by severity, rule, file and
 //! confidence. A runtime report (`d2h pipeline run`) gets its latency,
 //! transfers and bytes per frame by rule, memory (over time when the report
 //! has a `timeline`), the driver section when present, and its findings.
@@ -361,6 +362,15 @@ fn finding_article(
     }
     if !f.reason.is_empty() {
         page.push_fmt(format_args!("<dt>why {}</dt><dd>{}</dd>\n", f.severity, Esc(&f.reason)));
+    }
+    if let Some(via) = &f.via {
+        page.push_fmt(format_args!(
+            "<dt>via</dt><dd><code>{}:{}:{}</code> calls <code>{}</code> (where the hot path enters)</dd>\n",
+            Esc(&via.file),
+            via.line,
+            via.column,
+            Esc(&via.calls)
+        ));
     }
     page.push_fmt(format_args!("<dt>confidence</dt><dd>{}</dd>\n", f.confidence));
     if let Some(r) = &f.runtime {
