@@ -268,7 +268,8 @@ impl Project<'_> {
             .frame_loops
             .iter()
             .all(|&(first, last)| !(first..=last).contains(&site.span.line));
-        let called_per_frame = self.hot.get(&id).is_some_and(|path| path.chain.len() > 1);
+        let called_per_frame =
+            self.hot.get(&id).is_some_and(|path| path.chain.len() > 1) || self.per_frame_roots.contains(&id);
         if let (Some(&(loop_line, _)), true, false) = (function.frame_loops.first(), outside, called_per_frame) {
             let why = format!(
                 "in `{}` outside its frame loop (line {loop_line}): once per call (per video or epoch), not per frame",

@@ -67,11 +67,59 @@ impl Project<'_> {
                 }
             }
         }
+        self.walk_hot(queue, &calls_by_function);
+        // A root around its own frame loop that another hot function calls runs per frame
+        // after all (a tracker's re-identification `__call__` chunking its crops): what it
+        // calls outside its loop is per frame too.
+        loop {
+            let called_per_frame: Vec<FnId> = self
+                .hot
+                .iter()
+                .filter(|(id, path)| {
+                    path.chain.len() == 1
+                        && !self.files[id.0].functions[id.1].frame_loops.is_empty()
+                        && !self.per_frame_roots.contains(*id)
+                        && self.has_hot_caller(**id)
+                })
+                .map(|(id, _)| *id)
+                .collect();
+            if called_per_frame.is_empty() {
+                break;
+            }
+            self.per_frame_roots.extend(called_per_frame.iter().copied());
+            self.walk_hot(called_per_frame.into_iter().collect(), &calls_by_function);
+        }
+    }
+
+    /// Whether a hot function other than `id` calls it (a call that propagates).
+    fn has_hot_caller(&self, id: FnId) -> bool {
+        self.callers.get(&id).into_iter().flatten().any(|&(file, call_index)| {
+            let call = &self.files[file].calls[call_index];
+            call.context.propagates()
+                && call
+                    .context
+                    .function
+                    .is_some_and(|f| (file, f) != id && self.hot.contains_key(&(file, f)))
+        })
+    }
+
+    /// Breadth-first from `queue`'s hot functions to every function they call.
+    fn walk_hot(&mut self, mut queue: VecDeque<FnId>, calls_by_function: &HashMap<FnId, Vec<usize>>) {
         while let Some(caller) = queue.pop_front() {
             let HotPath { chain, entry } = self.hot[&caller].clone();
+            // A root around its own frame loop (a validator's `__call__` looping over its
+            // loader) runs once per call: what it calls outside the loop is not per frame,
+            // unless another hot function calls the root.
+            let frame_loops = &self.files[caller.0].functions[caller.1].frame_loops;
+            let root_with_loops =
+                chain.len() == 1 && !frame_loops.is_empty() && !self.per_frame_roots.contains(&caller);
             for &call_index in calls_by_function.get(&caller).into_iter().flatten() {
                 let call = &self.files[caller.0].calls[call_index];
                 if !call.context.propagates() {
+                    continue;
+                }
+                let line = call.span.line;
+                if root_with_loops && !frame_loops.iter().any(|&(first, last)| (first..=last).contains(&line)) {
                     continue;
                 }
                 for &callee in &self.call_targets[caller.0][call_index] {

@@ -82,6 +82,8 @@ pub struct Project<'a> {
     callers: HashMap<FnId, Vec<(usize, usize)>>,
     /// Why each hot function is hot: its chain from the root, and where the work path enters it.
     hot: HashMap<FnId, HotPath>,
+    /// Roots around their own frame loop that another hot function calls: per frame after all.
+    per_frame_roots: HashSet<FnId>,
     /// Functions that synchronise directly, unguarded.
     sync_wrappers: HashSet<FnId>,
     /// Project functions that are configured transfer functions (`transfer-functions`).
@@ -108,6 +110,7 @@ impl<'a> Project<'a> {
             call_targets: Vec::new(),
             callers: HashMap::default(),
             hot: HashMap::default(),
+            per_frame_roots: HashSet::default(),
             sync_wrappers: HashSet::default(),
             transfer_functions: HashMap::default(),
             called_only_when_cold: HashMap::default(),
@@ -270,13 +273,22 @@ impl<'a> Project<'a> {
                     .into_iter()
                     .filter_map(|(f, i)| self.files[f].functions[i].returns_type.as_deref())
                     .collect();
+                // `SemanticMetrics()`: a project class's constructor makes an instance of it.
+                if let CallTarget::Name { name, .. } | CallTarget::ModuleAttr { name, .. } = receiver.as_ref() {
+                    classes.extend(self.classes_named(name));
+                }
                 classes.sort_unstable();
                 classes.dedup();
                 let typed: Vec<FnId> = classes
                     .iter()
-                    .filter_map(|class| self.by_class_method.get(&(*class, method.as_str())))
-                    .flatten()
-                    .copied()
+                    .flat_map(|class| {
+                        let own = self.class_methods(class, method);
+                        if own.is_empty() {
+                            self.inherited_method(class, method)
+                        } else {
+                            own
+                        }
+                    })
                     .collect();
                 if typed.is_empty() {
                     self.methods_named(method)

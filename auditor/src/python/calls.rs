@@ -281,13 +281,27 @@ impl Analyzer<'_> {
                 } else if origin.is_some() && contains(ORIGIN_PRESERVING, method) {
                     Ty::Unknown(origin)
                 } else if self.policy.is_model_name(method) && !self.imports.is_imported_root(&attr.value) {
-                    self.record_method_call(call, method, args);
+                    self.record_instance_call(call, method, args, origin.as_ref());
                     Ty::TENSOR
                 } else {
-                    self.record_method_call(call, method, args)
+                    self.record_instance_call(call, method, args, origin.as_ref())
                 }
             }
         }
+    }
+
+    /// `obj.m()` where `obj` came from a call (`self.metrics = SemanticMetrics()`): linked
+    /// through that call's class or declared return type, else by name.
+    fn record_instance_call(&mut self, call: &ast::ExprCall, method: &str, args: &Args, origin: Option<&Origin>) -> Ty {
+        let Some(Origin::Return(made_by @ (CallTarget::Name { .. } | CallTarget::ModuleAttr { .. }))) = origin else {
+            return self.record_method_call(call, method, args);
+        };
+        let target = CallTarget::MethodOfResult {
+            receiver: Box::new(made_by.clone()),
+            method: method.to_string(),
+        };
+        self.record_call(target.clone(), call.range(), args.slots());
+        Ty::Unknown(Some(Origin::Return(target)))
     }
 
     fn record_method_call(&mut self, call: &ast::ExprCall, method: &str, args: &Args) -> Ty {
@@ -357,12 +371,18 @@ impl Analyzer<'_> {
             }
         }
         let last = qualified.rsplit('.').next().unwrap_or(&qualified).to_string();
+        let imported_from = imported
+            .then(|| qualified.rsplit_once('.').map(|(m, _)| m.to_string()))
+            .flatten();
         if apis::is_class_name(&last) {
-            return if self.module_classes.contains(&last) {
-                Ty::Module
-            } else {
-                Ty::UNKNOWN
-            };
+            if self.module_classes.contains(&last) {
+                return Ty::Module;
+            }
+            // An instance: its methods resolve through its class (`metrics.update_stats(..)`).
+            return Ty::Unknown(Some(Origin::Return(CallTarget::Name {
+                name: last,
+                imported_from,
+            })));
         }
         if !imported {
             if let Expr::Name(_) = func {
@@ -376,9 +396,6 @@ impl Analyzer<'_> {
                 return Ty::TENSOR;
             }
         }
-        let imported_from = imported
-            .then(|| qualified.rsplit_once('.').map(|(m, _)| m.to_string()))
-            .flatten();
         let target = CallTarget::Name {
             name: last,
             imported_from,

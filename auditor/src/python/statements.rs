@@ -679,6 +679,9 @@ fn merge_types(a: Ty, b: Ty) -> Ty {
         _ if a == b => a,
         (Ty::Tensor { .. }, _) => a,
         (_, Ty::Tensor { .. }) => b,
+        // `m = Wrapper(model) if nms else model`: a module either way, most likely.
+        (Ty::Module, _) => a,
+        (_, Ty::Module) => b,
         (Ty::Unknown(Some(_)), _) => a,
         (_, Ty::Unknown(Some(_))) => b,
         (Ty::Unknown(None), _) => b,

@@ -69,7 +69,14 @@ pub(crate) fn python_library_call(cx: &mut Recorder, call: &FunctionCall) {
         }
         // Only a tensor condition is read back: `torch._assert(len(s) == 2, ..)` checks a bool.
         "torch" if apis::contains(apis::CHECK_FUNCTIONS, call.last()) => {
-            if let Some(condition) = call.args.first() {
+            // `_check_tensor_all_with(error_type, cond, msg)` takes its condition second.
+            let position = usize::from(call.last() == "_check_tensor_all_with");
+            let condition = call
+                .args
+                .keyword("cond")
+                .map(|(_, ty, _)| ty)
+                .or_else(|| call.args.positional.get(position).map(|(ty, _)| ty));
+            if let Some(condition) = condition {
                 let note = Some(format!(
                     "`{}` reads its condition on the host to decide whether to raise",
                     call.qualified
