@@ -6,7 +6,7 @@
 use ruff_python_ast::{self as ast, Expr};
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
-use super::analyzer::{name_of, Analyzer};
+use super::analyzer::{name_of, self_attribute, Analyzer};
 use super::apis::{self, contains};
 use super::library::{builtin_type, library_type};
 use super::typed::{Args, Device, FunctionCall, MethodCall};
@@ -304,6 +304,32 @@ impl Analyzer<'_> {
         Ty::Unknown(Some(Origin::Return(target)))
     }
 
+    /// What a function passed as a value names (`self.inference`, `helper`,
+    /// `module.helper`), as a call target.
+    fn function_reference(&self, expr: &Expr) -> Option<CallTarget> {
+        if let Some(method) = self_attribute(expr) {
+            let class = self.current_class()?.name.clone();
+            return Some(CallTarget::SelfMethod {
+                class,
+                method: method.to_string(),
+            });
+        }
+        match expr {
+            // A name bound to a value here is a variable, not a function.
+            Expr::Name(name) if !self.env.contains_key(name.id.as_str()) => {
+                let imported_from = self
+                    .imports
+                    .qualify(expr)
+                    .and_then(|q| q.rsplit_once('.').map(|(m, _)| m.to_string()));
+                Some(CallTarget::Name {
+                    name: name.id.to_string(),
+                    imported_from,
+                })
+            }
+            _ => None,
+        }
+    }
+
     fn record_method_call(&mut self, call: &ast::ExprCall, method: &str, args: &Args) -> Ty {
         let target = CallTarget::Method {
             method: method.to_string(),
@@ -318,6 +344,17 @@ impl Analyzer<'_> {
         let imported = self.imports.is_imported_root(func);
         let qualified = self.imports.qualify(func);
         let args = self.arguments(call);
+
+        // `retry_if_cuda_oom(self.inference)(x)`, `partial(step, cfg)(x)`: the wrapper is
+        // called for its own sake, then the function it wraps runs.
+        if let Expr::Call(wrapper) = func {
+            self.expr(func);
+            if let Some(target) = wrapper.arguments.args.first().and_then(|f| self.function_reference(f)) {
+                self.record_call(target.clone(), call.range(), args.slots());
+                return Ty::Unknown(Some(Origin::Return(target)));
+            }
+            return Ty::UNKNOWN;
+        }
 
         if let (Expr::Name(name), false) = (func, imported) {
             let id = name.id.as_str();
