@@ -1,8 +1,11 @@
 //! Resident (graph), resident (eager) and legacy, interleaved frame by frame
 //! (issue 15, item 5).
 //!
-//! `graph_interleaved [--device cpu|cuda] [--size S] [--frames N] [--soak M] [--counted C]`
-//! (defaults: cuda, 640, 1000, 10000, 200). The three pipelines share the
+//! `graph_interleaved [--device cpu|cuda] [--preset small|real] [--dtype f32|bf16|f16]
+//! [--size S] [--frames N] [--soak M] [--counted C]`
+//! (defaults: cuda, the device's preset as `d2h pipeline run` chooses it
+//! (real on CUDA, small on the CPU), f32, 640, 1000, 10000, 200). The header
+//! names the preset, the dtype and the work per frame. The three pipelines share the
 //! seed (same weights, same synthetic frames) and see every frame in a
 //! rotating order, so machine noise hits all three alike. Passes:
 //!
@@ -26,7 +29,7 @@
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
-use d2h_pipeline::{DeviceKind, GraphMode, Mode, Pipeline, PipelineConfig, ResultPacket, SyntheticVideo};
+use d2h_pipeline::{DeviceKind, GraphMode, Mode, Pipeline, PipelineConfig, Preset, ResultPacket, SyntheticVideo};
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -34,6 +37,9 @@ const NAMES: [&str; 3] = ["graph", "eager", "legacy"];
 
 struct Args {
     device: DeviceKind,
+    /// `None`: the device's default.
+    preset: Option<Preset>,
+    dtype: DType,
     size: usize,
     frames: usize,
     soak: usize,
@@ -43,6 +49,8 @@ struct Args {
 fn args() -> Result<Args, BoxError> {
     let mut a = Args {
         device: DeviceKind::Cuda,
+        preset: None,
+        dtype: DType::F32,
         size: 640,
         frames: 1000,
         soak: 10_000,
@@ -58,6 +66,15 @@ fn args() -> Result<Args, BoxError> {
                     "cpu" => DeviceKind::Cpu,
                     "cuda" => DeviceKind::Cuda,
                     other => return Err(format!("--device {other}: expected cpu or cuda").into()),
+                }
+            }
+            "--preset" => a.preset = Some(value()?.parse::<Preset>()?),
+            "--dtype" => {
+                a.dtype = match value()?.as_str() {
+                    "f32" => DType::F32,
+                    "bf16" => DType::BF16,
+                    "f16" => DType::F16,
+                    other => return Err(format!("--dtype {other}: expected f32, bf16 or f16").into()),
                 }
             }
             "--size" => a.size = value()?.parse()?,
@@ -121,8 +138,15 @@ fn bootstrap_speedup(x: &[f64], base: &[f64], rng: &mut Rng) -> (f64, f64) {
     (percentile(&ratios, 2.5), percentile(&ratios, 97.5))
 }
 
-fn build(size: usize, device: &Device, mode: Mode, graph: GraphMode) -> Result<Pipeline, BoxError> {
-    let mut cfg = PipelineConfig::standard(size);
+fn config(a: &Args, device: &Device) -> PipelineConfig {
+    let preset = a.preset.unwrap_or_else(|| Preset::default_for(device));
+    let mut cfg = PipelineConfig::preset(preset, a.size);
+    cfg.dtype = a.dtype;
+    cfg
+}
+
+fn build(a: &Args, device: &Device, mode: Mode, graph: GraphMode) -> Result<Pipeline, BoxError> {
+    let mut cfg = config(a, device);
     cfg.mode = mode;
     cfg.graph = graph;
     Ok(Pipeline::new(cfg, device)?)
@@ -154,9 +178,9 @@ fn main() -> Result<(), BoxError> {
     let a = args()?;
     let device = a.device.open()?;
     let mut pipelines = [
-        build(a.size, &device, Mode::Resident, GraphMode::On)?,
-        build(a.size, &device, Mode::Resident, GraphMode::Off)?,
-        build(a.size, &device, Mode::Legacy, GraphMode::Off)?,
+        build(&a, &device, Mode::Resident, GraphMode::On)?,
+        build(&a, &device, Mode::Resident, GraphMode::Off)?,
+        build(&a, &device, Mode::Legacy, GraphMode::Off)?,
     ];
     let video = SyntheticVideo::new(a.size, 6, 7, &device)?;
     let mut t = 0u64;
@@ -205,10 +229,17 @@ fn main() -> Result<(), BoxError> {
     }
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let p50_legacy = p(&latency[2], 50.0);
+    let cfg = config(&a, &device);
+    let flops = cfg.flops();
     println!(
-        "\ngraph_interleaved: {}x{}, {} frames per mode, interleaved, on {}",
+        "\ngraph_interleaved: {}x{}, {} preset, {}, {:.2} GFLOPs per frame (detector {:.2}, predictor {:.2}), {} frames per mode, interleaved, on {}",
         a.size,
         a.size,
+        cfg.preset_of().map_or("custom", |p| p.as_str()),
+        cfg.dtype.as_str(),
+        flops.total().gflops(),
+        flops.detector.gflops(),
+        flops.predictor.gflops(),
         a.frames,
         if device.is_cuda() { "cuda" } else { "cpu" }
     );

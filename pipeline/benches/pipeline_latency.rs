@@ -1,7 +1,8 @@
 //! Per-frame latency of resident vs legacy mode on identical frames.
 //!
-//! `cargo bench -p d2h-pipeline --bench pipeline_latency [-- SIZE FRAMES]`
-//! (defaults: 640 × 640, 30 frames after 5 warm-up frames per mode). Both
+//! `cargo bench -p d2h-pipeline --bench pipeline_latency [-- SIZE FRAMES] [real]`
+//! (defaults: 640 × 640, 30 frames after 5 warm-up frames per mode, the small
+//! preset; `real` anywhere in the arguments runs the real-size one). Both
 //! pipelines use the same seed, so they hold the same weights and see the
 //! same synthetic frames; the modes are interleaved frame by frame so that
 //! machine noise hits both alike.
@@ -9,7 +10,7 @@
 use std::time::Instant;
 
 use candle_core::Device;
-use d2h_pipeline::{Mode, Pipeline, PipelineConfig, SyntheticVideo};
+use d2h_pipeline::{Mode, Pipeline, PipelineConfig, Preset, SyntheticVideo};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = (p / 100.0 * (sorted.len() - 1) as f64).round() as usize;
@@ -18,13 +19,19 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // `cargo bench` passes `--bench`; keep only numeric arguments.
-    let numbers: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let numbers: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let preset = if args.iter().any(|a| a == "real") {
+        Preset::Real
+    } else {
+        Preset::Small
+    };
     let size = numbers.first().copied().unwrap_or(640);
     let frames = numbers.get(1).copied().unwrap_or(30);
     let warmup = 5;
     let device = Device::Cpu;
     let build = |mode| {
-        let mut cfg = PipelineConfig::standard(size);
+        let mut cfg = PipelineConfig::preset(preset, size);
         cfg.mode = mode;
         Pipeline::new(cfg, &device)
     };
@@ -45,7 +52,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     println!(
-        "pipeline_latency: {size}x{size}, {frames} frames per mode after {warmup} warm-up, cpu, {} threads",
+        "pipeline_latency: {size}x{size}, {preset} preset, {:.2} GFLOPs per frame, {frames} frames per mode after {warmup} warm-up, cpu, {} threads",
+        PipelineConfig::preset(preset, size).flops().total().gflops(),
         candle_core::utils::get_num_threads()
     );
     let mut means = [0.0; 2];

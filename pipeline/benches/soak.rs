@@ -3,7 +3,8 @@
 //!
 //! `cargo bench -p d2h-pipeline --bench soak [-- SIZE FRAMES WINDOW WARMUP]`
 //! (defaults: 64 × 64, 10,000 frames, windows of 1,000, 100 warm-up frames;
-//! `legacy` anywhere in the arguments runs the legacy mode). Not run in CI.
+//! `legacy` anywhere in the arguments runs the legacy mode, `real` the
+//! real-size preset instead of the small one). Not run in CI.
 //!
 //! Prints the counting allocator's live and peak bytes and the process RSS at
 //! the end of warm-up and after each window, with the window's p50 / p99 / max
@@ -15,7 +16,7 @@ use std::time::Instant;
 
 use candle_core::Device;
 use d2h_pipeline::alloc::{self, CountingAlloc};
-use d2h_pipeline::{Mode, Phase, Pipeline, PipelineConfig, SyntheticVideo};
+use d2h_pipeline::{Mode, Phase, Pipeline, PipelineConfig, Preset, SyntheticVideo};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
@@ -63,13 +64,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Mode::Resident
     };
 
+    let preset = if args.iter().any(|a| a == "real") {
+        Preset::Real
+    } else {
+        Preset::Small
+    };
     let device = Device::Cpu;
-    let mut cfg = PipelineConfig::standard(size);
+    let mut cfg = PipelineConfig::preset(preset, size);
     cfg.mode = mode;
     let mut pipeline = Pipeline::new(cfg, &device)?;
     let video = SyntheticVideo::new(size, 6, 7, &device)?;
     println!(
-        "soak: {size}x{size}, {mode:?}, {warmup} warm-up + {frames} frames, windows of {window}, cpu, {} threads",
+        "soak: {size}x{size}, {preset} preset, {mode:?}, {warmup} warm-up + {frames} frames, windows of {window}, cpu, {} threads",
         candle_core::utils::get_num_threads()
     );
 

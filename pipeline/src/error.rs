@@ -19,6 +19,15 @@ pub enum PipelineError {
     /// A configuration that cannot work (sizes, counts).
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The models cannot run in this dtype on this device
+    /// ([`crate::config::check_dtype`]).
+    #[error("dtype {dtype} is not supported on {device}: {reason}")]
+    UnsupportedDType {
+        /// `f32`, `bf16`, `f16`, ...
+        dtype: &'static str,
+        device: String,
+        reason: String,
+    },
     /// A count or size outside the range the pipeline accepts (e.g. more
     /// frames than [`crate::MAX_FRAMES`], a frame side above
     /// [`crate::MAX_SIZE`]): caught before anything is allocated for it.

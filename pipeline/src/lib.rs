@@ -13,6 +13,10 @@
 //!   call site, bytes, [`Phase`] and guard; [`report`] turns the records into
 //!   the shared `d2h-report/1` schema. [`device_ops`] replaces the candle ops
 //!   that would upload host data behind the gate's back.
+//! * Two [`Preset`]s of model sizes (`small` for CPU runs and CI, `real`:
+//!   ResNet-18 DETR and MobileSAM), in f32, bf16 or f16
+//!   ([`PipelineConfig::dtype`]), with their work per frame counted
+//!   analytically ([`flops`]).
 //! * [`alloc::CountingAlloc`] is a global allocator wrapper counting host
 //!   allocations per phase and the live/peak tally; programs opt in.
 //! * [`Mode::Legacy`] reproduces the seed's pre-migration host copies so the
@@ -34,8 +38,10 @@ pub mod detector;
 pub mod device_ops;
 pub mod driver;
 mod error;
+pub mod flops;
 mod gate;
 pub mod graph;
+pub mod layers;
 pub mod legacy;
 pub mod matcher;
 pub mod modes;
@@ -51,7 +57,7 @@ pub mod transfer;
 pub mod weights;
 
 pub use capture::{CaptureKind, CaptureViolation};
-pub use config::PipelineConfig;
+pub use config::{PipelineConfig, Preset};
 pub use error::{PipelineError, Result};
 pub use graph::{GraphMode, GraphStats};
 pub use modes::Mode;
@@ -62,6 +68,9 @@ pub use source::{FrameSource, StillImage, SyntheticVideo};
 pub use weights::{WeightSource, Weights};
 
 use candle_core::Device;
+
+/// candle's dtype, re-exported for [`PipelineConfig::dtype`] (so the CLI needs no candle dependency).
+pub use candle_core::DType;
 
 /// The devices `d2h pipeline run --device` accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -231,11 +231,16 @@ impl Pipeline {
     /// Builds the pipeline on `device` (the setup phase).
     pub fn new(cfg: PipelineConfig, device: &Device) -> Result<Pipeline> {
         cfg.validate()?;
+        crate::config::check_dtype(cfg.dtype, device).map_err(|reason| PipelineError::UnsupportedDType {
+            dtype: cfg.dtype.as_str(),
+            device: device_name(device),
+            reason,
+        })?;
         let gate = Gate::new();
         gate.set_logging(cfg.log_detailed);
         let _setup = gate.enter(Phase::Setup);
         let weights = Weights::open(&cfg.weights, device, &gate)?;
-        let vb = weights.var_builder();
+        let vb = weights.var_builder().set_dtype(cfg.dtype);
         let detector = Detector::new(&cfg.detector, cfg.size, vb.pp("detector"), &gate)?;
         let predictor = Predictor::new(&cfg.predictor, cfg.size, vb.clone(), &gate)?;
         let tracker = Tracker::new(cfg.tracker, device)?;

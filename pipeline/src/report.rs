@@ -10,9 +10,10 @@
 
 use std::collections::BTreeSet;
 
-use d2h_reports::{Finding, Fingerprinter, LatencyStats, MemoryStats, Origin, Report, RuntimeStats};
+use d2h_reports::{Finding, Fingerprinter, LatencyStats, MemoryStats, Origin, PipelineInfo, Report, RuntimeStats};
 use d2h_rules::{Confidence, Severity};
 
+use crate::config::PipelineConfig;
 use crate::phase::Phase;
 use crate::transfer::{Context, TransferRecord};
 
@@ -80,4 +81,18 @@ pub fn runtime_report(
     report.memory = memory;
     report.latency = latency;
     report
+}
+
+/// The report's `pipeline` section for `cfg`: its preset (or `custom`), its
+/// dtype and its work per frame ([`PipelineConfig::flops`]).
+pub fn pipeline_info(cfg: &PipelineConfig) -> PipelineInfo {
+    let flops = cfg.flops();
+    PipelineInfo {
+        preset: cfg.preset_of().map_or("custom", |p| p.as_str()).to_string(),
+        dtype: cfg.dtype.as_str().to_string(),
+        size: cfg.size as u64,
+        gflops_per_frame: flops.total().gflops(),
+        detector_gflops: flops.detector.gflops(),
+        predictor_gflops: flops.predictor.gflops(),
+    }
 }

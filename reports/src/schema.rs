@@ -192,6 +192,24 @@ pub struct LatencyStats {
     pub mean_ms: f64,
 }
 
+/// What ran (runtime reports of `d2h pipeline run` only): the models'
+/// preset and dtype, and their work per frame counted analytically from their
+/// sizes, next to `latency`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PipelineInfo {
+    /// `small`, `real`, or `custom` (sizes of no preset).
+    pub preset: String,
+    /// The models' weights and activations: `f32`, `bf16` or `f16`.
+    pub dtype: String,
+    /// Frames are `size × size`.
+    pub size: u64,
+    /// GFLOPs (10⁹, a multiply–add counted as 2) per frame: convolutions,
+    /// linear layers and attention products of the detector and predictor.
+    pub gflops_per_frame: f64,
+    pub detector_gflops: f64,
+    pub predictor_gflops: f64,
+}
+
 /// What the CUDA driver saw during the frames of a GPU run (runtime reports
 /// of `d2h pipeline run --device cuda --driver-counts` only), next to what the
 /// transfer gate recorded. Counts are per frame, over every frame of the run.
@@ -257,6 +275,9 @@ pub struct Report {
     pub memory: Option<MemoryStats>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency: Option<LatencyStats>,
+    /// The models that ran and their work per frame (`d2h pipeline run` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<PipelineInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver: Option<DriverStats>,
     /// Frame-by-frame figures of the run (`d2h pipeline run` only).
@@ -327,6 +348,7 @@ impl Report {
             errors,
             memory: None,
             latency: None,
+            pipeline: None,
             driver: None,
             timeline: None,
             baseline: None,

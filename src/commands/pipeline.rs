@@ -2,8 +2,12 @@
 //! image), print latency, transfers per frame by rule and memory, and write
 //! the runtime report in the shared schema.
 //!
-//! `--frames` and `--size` are checked before anything is built or allocated
-//! ([`ArgError`], exit 2, naming the flag and the value). The frame source
+//! `--frames` and `--size` are checked before anything is built or allocated,
+//! and `--dtype` against the device ([`ArgError`], exit 2, naming the flag and
+//! the value). The model sizes are a preset (`--preset small|real`; the
+//! default depends on the device and is printed, never chosen silently), and
+//! the summary and the JSON report's `pipeline` section name it, with the
+//! dtype and the work per frame in GFLOPs counted from the model sizes. The frame source
 //! records its setup uploads in the pipeline's gate, so they are in the
 //! report. With `--log-detailed` the text output ends with a summary of the
 //! per-frame log the pipeline keeps (its last frames and a running aggregate).
@@ -17,11 +21,12 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use d2h_pipeline::predictor::PredictorConfig;
-use d2h_pipeline::report::runtime_report;
+use d2h_pipeline::detector::{BackboneKind, DetectorConfig};
+use d2h_pipeline::predictor::{EncoderKind, PredictorConfig};
+use d2h_pipeline::report::{pipeline_info, runtime_report};
 use d2h_pipeline::{
-    DeviceKind, FrameSource, GraphMode, Mode, Pipeline, PipelineConfig, PipelineError, RunOptions, RunOutcome,
-    StillImage, SyntheticVideo, WeightSource,
+    DType, DeviceKind, FrameSource, GraphMode, Mode, Pipeline, PipelineConfig, PipelineError, Preset, RunOptions,
+    RunOutcome, StillImage, SyntheticVideo, WeightSource,
 };
 use d2h_reports::{RenderOptions, Report, SourceCache, Timeline};
 use d2h_rules::{RuleId, Severity};
@@ -59,6 +64,38 @@ pub enum GraphArg {
     Off,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PresetArg {
+    Small,
+    Real,
+}
+
+impl From<PresetArg> for Preset {
+    fn from(p: PresetArg) -> Preset {
+        match p {
+            PresetArg::Small => Preset::Small,
+            PresetArg::Real => Preset::Real,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DtypeArg {
+    F32,
+    Bf16,
+    F16,
+}
+
+impl From<DtypeArg> for DType {
+    fn from(d: DtypeArg) -> DType {
+        match d {
+            DtypeArg::F32 => DType::F32,
+            DtypeArg::Bf16 => DType::BF16,
+            DtypeArg::F16 => DType::F16,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Device to run on (`cuda` needs a build with the `cuda` feature).
@@ -70,6 +107,20 @@ pub struct RunArgs {
     /// Frame side in pixels (a multiple of 16, from 16 to 4096).
     #[arg(long, default_value_t = 640)]
     pub size: usize,
+    /// Model sizes. `small`: compact models for CPU runs, tests and CI (a
+    /// 4-convolution backbone, 2 decoder layers of width 64, 32 queries; a
+    /// small CNN image encoder at the frame's size). `real`: a DETR-family
+    /// detector (ResNet-18, 6 encoder and 6 decoder layers of width 256, 300
+    /// queries) and MobileSAM's predictor (TinyViT-5M at 1024 × 1024, SAM's
+    /// prompt encoder and mask decoder). Default: real with --device cuda,
+    /// small with --device cpu. The summary and the report name the preset.
+    #[arg(long, value_enum)]
+    pub preset: Option<PresetArg>,
+    /// The models' weights and activations. bf16 and f16 run on CUDA; on
+    /// the CPU device f16 runs (slowly) and bf16 is refused (candle 0.11.1
+    /// has no CPU bf16 convolution). The postprocess and tracker stay f32.
+    #[arg(long, value_enum, default_value_t = DtypeArg::F32)]
+    pub dtype: DtypeArg,
     /// `resident` keeps the frame path on the device; `legacy` reproduces the
     /// seed's pre-migration host copies.
     #[arg(long, value_enum, default_value_t = ModeArg::Resident)]
@@ -81,9 +132,11 @@ pub struct RunArgs {
     /// then an error naming its line).
     #[arg(long, value_enum)]
     pub graph: Option<GraphArg>,
-    /// A safetensors file with MobileSAM weights (candle-transformers names);
-    /// switches the predictor to the real MobileSAM configuration (TinyViT-5M,
-    /// 1024 input). Without it, weights are seeded random.
+    /// A safetensors file with weights for the preset's models: the
+    /// predictor under candle-transformers' MobileSAM names (a MobileSAM
+    /// checkpoint fits `--preset real`), the detector under `detector.*`;
+    /// modules absent from the file are seeded. Without it, all weights are
+    /// seeded random.
     #[arg(long, value_name = "FILE")]
     pub weights: Option<PathBuf>,
     /// Seed of the random weights and of the synthetic video.
@@ -187,8 +240,18 @@ fn workspace_root() -> PathBuf {
     manifest.canonicalize().unwrap_or_else(|_| manifest.to_path_buf())
 }
 
+/// The preset of a run: `--preset`, else the device's default.
+fn preset(args: &RunArgs) -> Preset {
+    match (args.preset, args.device) {
+        (Some(p), _) => p.into(),
+        (None, DeviceArg::Cuda) => Preset::Real,
+        (None, DeviceArg::Cpu) => Preset::Small,
+    }
+}
+
 fn config(args: &RunArgs) -> PipelineConfig {
-    let mut cfg = PipelineConfig::standard(args.size);
+    let mut cfg = PipelineConfig::preset(preset(args), args.size);
+    cfg.dtype = args.dtype.into();
     cfg.mode = match args.mode {
         ModeArg::Resident => Mode::Resident,
         ModeArg::Legacy => Mode::Legacy,
@@ -201,10 +264,7 @@ fn config(args: &RunArgs) -> PipelineConfig {
     };
     cfg.log_detailed = args.log_detailed;
     cfg.weights = match &args.weights {
-        Some(path) => {
-            cfg.predictor = PredictorConfig::mobile_sam();
-            WeightSource::File(path.clone())
-        }
+        Some(path) => WeightSource::File(path.clone()),
         None => WeightSource::Seeded(args.seed),
     };
     cfg
@@ -226,8 +286,22 @@ fn run_pipeline(args: RunArgs) -> Result<ExitCode> {
         other => anyhow::Error::new(other).context("cannot open the device"),
     })?;
     let cfg = config(&args);
+    if let Err(reason) = d2h_pipeline::config::check_dtype(cfg.dtype, &device) {
+        return Err(ArgError {
+            flag: "--dtype",
+            value: cfg.dtype.as_str().to_string(),
+            expected: format!("a dtype the {} device runs: {reason}", device_arg_name(args.device)),
+        }
+        .into());
+    }
+    let small_preset = cfg.preset_of() == Some(Preset::Small);
     let mut pipeline = Pipeline::new(cfg, &device)
-        .map_err(flag_error)
+        .map_err(|err| match err {
+            PipelineError::Weights { .. } if small_preset => anyhow::Error::new(err).context(
+                "the weights do not fit the small preset's models (a MobileSAM checkpoint needs --preset real)",
+            ),
+            other => flag_error(other),
+        })
         .context("cannot build the pipeline")?;
     // The source's uploads (a video's background and colours, an image) are
     // recorded in the pipeline's gate, in its setup phase: they are in the report.
@@ -254,6 +328,7 @@ fn run_pipeline(args: RunArgs) -> Result<ExitCode> {
         memory,
         Some(outcome.latency()),
     );
+    report.pipeline = Some(pipeline_info(pipeline.config()));
     report.driver = d2h_pipeline::driver::driver_stats(&outcome);
     report.timeline = Some(timeline(&outcome));
     let sources = source_cache(&report, &root);
@@ -263,7 +338,14 @@ fn run_pipeline(args: RunArgs) -> Result<ExitCode> {
     };
     write_report(&report, args.format.into(), options, &sources, args.output.as_deref())?;
     if args.format == FormatArg::Text && !to_file {
-        output::write_to(None, |out| print_summary(out, &pipeline, &report, &outcome))?;
+        let preset_note = match args.preset {
+            Some(_) => "--preset".to_string(),
+            None => format!("the default on {}", device_arg_name(args.device)),
+        };
+        output::write_to(None, |out| {
+            print_summary(out, &pipeline, &report, &outcome)?;
+            print_models(out, pipeline.config(), &preset_note, &report)
+        })?;
     }
     for warning in pipeline.gate().warnings() {
         eprintln!("d2h: warning: {warning} ({} fallbacks)", pipeline.gate().fallbacks());
@@ -392,6 +474,64 @@ fn print_driver(out: &mut dyn Write, d: &d2h_reports::DriverStats) -> std::io::R
         d.kernels_per_frame,
         d.kernel_ms_per_frame,
         d.busy_fraction * 100.0
+    )
+}
+
+fn device_arg_name(device: DeviceArg) -> &'static str {
+    match device {
+        DeviceArg::Cpu => "cpu",
+        DeviceArg::Cuda => "cuda",
+    }
+}
+
+/// The detector's sizes, in words.
+fn describe_detector(d: &DetectorConfig) -> String {
+    let backbone = match d.backbone {
+        BackboneKind::Compact { width } => format!("compact CNN (width {width})"),
+        BackboneKind::ResNet(depth) => depth.as_str().to_string(),
+    };
+    format!(
+        "{backbone}, {} encoder + {} decoder layers of width {}, {} queries, {} classes, top {}",
+        d.encoder_layers, d.decoder_layers, d.d_model, d.queries, d.classes, d.top_k
+    )
+}
+
+/// The predictor's sizes, in words, for `size × size` frames.
+fn describe_predictor(p: &PredictorConfig, size: usize) -> String {
+    let input = p.input_size(size);
+    match p.encoder {
+        EncoderKind::TinyVit5m => format!("MobileSAM: TinyViT-5M at {input}x{input}, SAM prompt encoder and mask decoder"),
+        EncoderKind::Compact(w) => format!(
+            "compact CNN encoder (widths {}, {}, {}) at {input}x{input}, SAM prompt encoder and mask decoder of width {}",
+            w[0], w[1], w[2], p.embed_dim
+        ),
+    }
+}
+
+/// Which models ran, in which dtype, and their work per frame beside the latency.
+fn print_models(out: &mut dyn Write, cfg: &PipelineConfig, preset_note: &str, report: &Report) -> std::io::Result<()> {
+    let preset = match cfg.preset_of() {
+        Some(p) => format!("{p} preset ({preset_note})"),
+        None => "custom sizes".to_string(),
+    };
+    writeln!(out, "models: {preset}, {}", cfg.dtype.as_str())?;
+    writeln!(out, "  detector: {}", describe_detector(&cfg.detector))?;
+    writeln!(out, "  predictor: {}", describe_predictor(&cfg.predictor, cfg.size))?;
+    let flops = cfg.flops();
+    let rate = match &report.latency {
+        Some(l) if l.p50_ms > 0.0 => format!(
+            "; {:.1} GFLOP/s at the p50 latency of {:.2} ms",
+            flops.total().gflops() / (l.p50_ms / 1e3),
+            l.p50_ms
+        ),
+        _ => String::new(),
+    };
+    writeln!(
+        out,
+        "work: {:.2} GFLOPs per frame (detector {:.2}, predictor {:.2}; convolutions, linear layers and attention, from the model sizes){rate}",
+        flops.total().gflops(),
+        flops.detector.gflops(),
+        flops.predictor.gflops()
     )
 }
 

@@ -203,3 +203,46 @@ fn driver_counts_need_the_cuda_device() {
         .stderr(predicate::str::contains("--driver-counts"))
         .stderr(predicate::str::contains("--device cuda"));
 }
+
+#[test]
+fn the_summary_names_the_preset_the_dtype_and_the_work_per_frame() {
+    run(&["--frames", "2", "--size", "64"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "models: small preset (the default on cpu), f32",
+        ))
+        .stdout(predicate::str::contains(
+            "  detector: compact CNN (width 16), 0 encoder + 2 decoder layers",
+        ))
+        .stdout(predicate::str::contains("GFLOPs per frame (detector "))
+        .stdout(predicate::str::contains("GFLOP/s at the p50 latency"));
+    run(&["--frames", "2", "--size", "64", "--preset", "small", "--dtype", "f16"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("models: small preset (--preset), f16"));
+}
+
+#[test]
+fn json_reports_carry_the_pipeline_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = report(&["--frames", "2", "--size", "64"], &dir.path().join("r.json"));
+    let p = &report["pipeline"];
+    assert_eq!(p["preset"], "small");
+    assert_eq!(p["dtype"], "f32");
+    assert_eq!(p["size"], 64);
+    let total = p["gflops_per_frame"].as_f64().unwrap();
+    let parts = p["detector_gflops"].as_f64().unwrap() + p["predictor_gflops"].as_f64().unwrap();
+    assert!(total > 0.0 && (total - parts).abs() < 1e-9, "{p}");
+}
+
+#[test]
+fn bf16_on_the_cpu_is_a_usage_error_naming_the_flag() {
+    let assert = run(&["--frames", "1", "--size", "64", "--dtype", "bf16"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(stderr.contains("--dtype") && stderr.contains("bf16"), "{stderr}");
+    assert!(stderr.contains("cpu") && !stderr.contains("panicked"), "{stderr}");
+    assert!(assert.get_output().stdout.is_empty());
+}

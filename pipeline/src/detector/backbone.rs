@@ -1,8 +1,11 @@
-//! A small convolutional backbone: four stride-2 3×3 convolutions with SiLU,
-//! taking a `(1, 3, S, S)` frame to a `(1, d_model, S/16, S/16)` feature map.
+//! A small convolutional backbone (the small preset's): four stride-2 3×3
+//! convolutions with SiLU, taking a `(1, 3, S, S)` frame to a
+//! `(1, d_model, S/16, S/16)` feature map.
 
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, VarBuilder};
+
+use crate::flops::{conv_out, Flops};
 
 /// The backbone's four stages.
 #[derive(Clone)]
@@ -34,6 +37,19 @@ impl Backbone {
             .collect::<Result<Vec<_>>>()?;
         Ok(Self { stages })
     }
+
+    /// The four convolutions' work on a `size × size` frame.
+    pub fn flops(width: usize, d_model: usize, size: usize) -> Flops {
+        let channels = [3, width, 2 * width, 4 * width, d_model];
+        let mut side = size;
+        channels
+            .windows(2)
+            .map(|c| {
+                side = conv_out(side, 3, 2, 1);
+                Flops::conv2d(c[0], c[1], 3, 1, side, side)
+            })
+            .sum()
+    }
 }
 
 impl Module for Backbone {
@@ -43,5 +59,17 @@ impl Module for Backbone {
             xs = stage.forward(&xs)?.silu()?;
         }
         Ok(xs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flops_of_the_four_convolutions_by_hand() {
+        // width 4, d_model 16, 64 × 64: 3→4 at 32², 4→8 at 16², 8→16 at 8², 16→16 at 4².
+        let expected = 2 * 9 * (4 * 3 * 32 * 32 + 8 * 4 * 16 * 16 + 16 * 8 * 8 * 8 + 16 * 16 * 4 * 4);
+        assert_eq!(Backbone::flops(4, 16, 64).total(), expected);
     }
 }

@@ -1,12 +1,14 @@
 //! A DETR-style transformer decoder: `N` learned queries attend to each other
-//! and to the backbone's feature map (with a fixed sine position encoding),
-//! then two heads give class logits and `cxcywh` boxes in `[0, 1]`.
+//! and to the memory tokens (the backbone's feature map, after the encoder
+//! when there is one; keys carry a fixed sine position encoding), then two
+//! heads give class logits and `cxcywh` boxes in `[0, 1]`.
 
 use std::fmt;
 
 use candle_core::{Device, Module, Result, Tensor};
 use candle_nn::{layer_norm, linear, LayerNorm, Linear, VarBuilder};
 
+use crate::flops::Flops;
 use crate::summary::TensorSummary;
 use crate::symbol;
 use crate::transfer::Gate;
@@ -86,14 +88,14 @@ impl fmt::Debug for DecoderLayer {
 }
 
 impl DecoderLayer {
-    pub fn new(dim: usize, heads: usize, vb: VarBuilder) -> Result<Self> {
+    pub fn new(dim: usize, heads: usize, ffn_dim: usize, vb: VarBuilder) -> Result<Self> {
         Ok(Self {
             self_attn: Attention::new(dim, heads, vb.pp("self_attn"))?,
             norm1: layer_norm(dim, 1e-5, vb.pp("norm1"))?,
             cross_attn: Attention::new(dim, heads, vb.pp("cross_attn"))?,
             norm2: layer_norm(dim, 1e-5, vb.pp("norm2"))?,
-            fc1: linear(dim, 4 * dim, vb.pp("fc1"))?,
-            fc2: linear(4 * dim, dim, vb.pp("fc2"))?,
+            fc1: linear(dim, ffn_dim, vb.pp("fc1"))?,
+            fc2: linear(ffn_dim, dim, vb.pp("fc2"))?,
             norm3: layer_norm(dim, 1e-5, vb.pp("norm3"))?,
         })
     }
@@ -108,6 +110,20 @@ impl DecoderLayer {
             .forward(&(&x + self.cross_attn.forward(&x, &keys, memory)?)?)?;
         let mlp = self.fc2.forward(&self.fc1.forward(&x)?.relu()?)?;
         self.norm3.forward(&(x + mlp)?)
+    }
+
+    /// One layer's work: `queries` queries over `memory` memory tokens.
+    pub fn flops(dim: usize, heads: usize, ffn_dim: usize, queries: usize, memory: usize) -> Flops {
+        let head = dim / heads;
+        // Self-attention: q, k, v and out projections of the queries.
+        Flops::linear(queries, dim, dim) * 4
+            + Flops::attention(heads, queries, queries, head, head)
+            // Cross-attention: q and out over the queries, k and v over the memory.
+            + Flops::linear(queries, dim, dim) * 2
+            + Flops::linear(memory, dim, dim) * 2
+            + Flops::attention(heads, queries, memory, head, head)
+            + Flops::linear(queries, dim, ffn_dim)
+            + Flops::linear(queries, ffn_dim, dim)
     }
 }
 
@@ -134,12 +150,13 @@ impl fmt::Debug for Decoder {
 }
 
 impl Decoder {
-    /// `grid` is the side of the feature map (`S/16`); the position encoding
-    /// is uploaded through `gate`.
+    /// `grid` is the side of the feature map; the position encoding is
+    /// uploaded through `gate` (f32) and cast to the weights' dtype.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         d_model: usize,
         heads: usize,
+        ffn_dim: usize,
         layers: usize,
         queries: usize,
         classes: usize,
@@ -153,7 +170,7 @@ impl Decoder {
             candle_nn::Init::Randn { mean: 0.0, stdev: 1.0 },
         )?;
         let layers = (0..layers)
-            .map(|i| DecoderLayer::new(d_model, heads, vb.pp(format!("layers.{i}"))))
+            .map(|i| DecoderLayer::new(d_model, heads, ffn_dim, vb.pp(format!("layers.{i}"))))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             queries: query_embed.unsqueeze(0)?,
@@ -161,16 +178,22 @@ impl Decoder {
             class_head: linear(d_model, classes, vb.pp("class_head"))?,
             box_fc1: linear(d_model, d_model, vb.pp("box_head.0"))?,
             box_fc2: linear(d_model, 4, vb.pp("box_head.1"))?,
-            memory_pos: sine_position_encoding(grid, d_model, vb.device(), gate)?.unsqueeze(0)?,
+            memory_pos: sine_position_encoding(grid, d_model, vb.device(), gate)?
+                .to_dtype(vb.dtype())?
+                .unsqueeze(0)?,
         })
     }
 
-    /// `features: (1, C, g, g)` → `(logits (1, N, classes), boxes (1, N, 4) cxcywh in [0, 1])`.
-    pub fn forward(&self, features: &Tensor) -> Result<(Tensor, Tensor)> {
-        let memory = features.flatten_from(2)?.transpose(1, 2)?.contiguous()?;
+    /// The memory tokens' position encoding, `(1, g², C)`.
+    pub fn memory_pos(&self) -> &Tensor {
+        &self.memory_pos
+    }
+
+    /// `memory: (1, g², C)` → `(logits (1, N, classes), boxes (1, N, 4) cxcywh in [0, 1])`.
+    pub fn forward(&self, memory: &Tensor) -> Result<(Tensor, Tensor)> {
         let mut x = self.queries.clone();
         for layer in &self.layers {
-            x = layer.forward(&x, &memory, &self.memory_pos)?;
+            x = layer.forward(&x, memory, &self.memory_pos)?;
         }
         let logits = self.class_head.forward(&x)?;
         let boxes = candle_nn::ops::sigmoid(&self.box_fc2.forward(&self.box_fc1.forward(&x)?.relu()?)?)?;

@@ -7,6 +7,13 @@
 //! becomes 0), so a NaN in the weights or in a frame gives a defined result
 //! rather than a panic in the sort.
 //!
+//! The top-k is exact and sorts at most [`MAX_SORT_COLUMNS`] values per row:
+//! candle's CUDA `arg_sort` sorts each row in one thread block's shared
+//! memory (4 bytes a column, padded to a power of two, within the default
+//! 48 KiB), so the real-size detector's 300 × 80 scores are cut into rows of
+//! 4,096, each row's top `K` kept, and the survivors sorted again
+//! ([`top_k_desc`]). The small preset's 256 scores take one sort, as before.
+//!
 //! [`PostProcess::forward_to_host`] is the legacy (pre-migration) variant: the
 //! same computation, then the arrays are copied to the host and filtered
 //! there, as `postprocess_dfine(return_gpu_tensor=False)` did in the seed;
@@ -16,7 +23,7 @@ use std::fmt;
 
 use candle_core::{DType, Result, Tensor, D};
 
-use crate::device_ops::{ge_const, replace_nan, replace_non_finite};
+use crate::device_ops::{arange_on_device, ge_const, replace_nan, replace_non_finite};
 use crate::summary::TensorSummary;
 
 pub use crate::legacy::HostDetections;
@@ -71,8 +78,7 @@ impl PostProcess {
         let logits = replace_nan(&logits.flatten_all()?, f64::NEG_INFINITY)?;
         let boxes = replace_non_finite(boxes, 0.0)?;
         let scores = candle_nn::ops::sigmoid(&logits)?;
-        let order = scores.arg_sort_last_dim(false)?.narrow(0, 0, self.top_k)?;
-        let top_scores = scores.gather(&order, 0)?;
+        let (top_scores, order) = top_k_desc(&scores, self.top_k)?;
         // index = query * C + class; recover both with exact f32 arithmetic.
         let index = order.to_dtype(DType::F32)?;
         let query = ((&index + 0.5)? / classes as f64)?.floor()?;
@@ -99,5 +105,83 @@ impl PostProcess {
             labels,
             valid,
         })
+    }
+}
+
+/// The most values one `arg_sort` row holds in [`top_k_desc`]: 16 KiB of
+/// shared memory in candle's CUDA sort kernel.
+pub const MAX_SORT_COLUMNS: usize = 4096;
+
+/// Pads a row of sigmoid scores (all in `[0, 1]`): below every score, so it is
+/// never among the top `k` of a row with at least `k` scores.
+const PAD_SCORE: f32 = -1.0;
+
+/// The `k` largest of the 1-D f32 `scores` (each ≥ 0), descending, and their
+/// `u32` indices, all on the device. Up to [`MAX_SORT_COLUMNS`] values take
+/// one sort; more are cut into rows of that many (the last padded with
+/// [`PAD_SCORE`]), each row's top `k` kept, and the kept values ranked the
+/// same way: exact, since each of the overall top `k` is among its row's.
+pub fn top_k_desc(scores: &Tensor, k: usize) -> Result<(Tensor, Tensor)> {
+    let n = scores.dims1()?;
+    if k == 0 || k > n {
+        candle_core::bail!("top-k of {k} from {n} scores")
+    }
+    if n <= MAX_SORT_COLUMNS {
+        let order = scores.arg_sort_last_dim(false)?.narrow(0, 0, k)?;
+        let values = scores.gather(&order, 0)?;
+        return Ok((values, order));
+    }
+    let device = scores.device();
+    let cols = MAX_SORT_COLUMNS;
+    let rows = n.div_ceil(cols);
+    let padded = match rows * cols - n {
+        0 => scores.clone(),
+        pad => Tensor::cat(
+            &[scores, &Tensor::full(PAD_SCORE, pad, device)?.to_dtype(scores.dtype())?],
+            0,
+        )?,
+    };
+    let grid = padded.reshape((rows, cols))?;
+    let keep = k.min(cols);
+    let local = grid.arg_sort_last_dim(false)?.narrow(1, 0, keep)?.contiguous()?;
+    let values = grid.gather(&local, 1)?;
+    // Each kept value's index in `scores`: its row's offset plus its column (exact in u32).
+    let offsets = (arange_on_device(rows, DType::U32, device)? * cols as f64)?.reshape((rows, 1))?;
+    let index = local.broadcast_add(&offsets)?.flatten_all()?;
+    let (top, position) = top_k_desc(&values.flatten_all()?, k)?;
+    Ok((top, index.gather(&position, 0)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::Device;
+
+    use super::*;
+
+    #[test]
+    fn the_two_stage_top_k_is_the_one_sort_top_k() {
+        let dev = Device::Cpu;
+        // 24,000 scores (the real detector's 300 × 80), distinct, in [0, 1):
+        // rows of 4,096, the last padded; then 12,000 and 4,096 (no padding, one sort).
+        for n in [24_000usize, 12_000, 4_097, 4_096, 100] {
+            let values: Vec<f32> = (0..n).map(|i| ((i * 7_919) % n) as f32 / n as f32).collect();
+            let scores = Tensor::from_slice(&values, n, &dev).unwrap();
+            for k in [1usize, 20, 64] {
+                let (top, index) = top_k_desc(&scores, k).unwrap();
+                let mut expected: Vec<(f32, u32)> = values.iter().enumerate().map(|(i, v)| (*v, i as u32)).collect();
+                expected.sort_by(|a, b| b.0.total_cmp(&a.0));
+                expected.truncate(k);
+                let got: Vec<(f32, u32)> = top
+                    .to_vec1::<f32>()
+                    .unwrap()
+                    .into_iter()
+                    .zip(index.to_vec1::<u32>().unwrap())
+                    .collect();
+                assert_eq!(got, expected, "n {n}, k {k}");
+            }
+        }
+        let scores = Tensor::zeros(10, DType::F32, &dev).unwrap();
+        assert!(top_k_desc(&scores, 11).is_err());
+        assert!(top_k_desc(&scores, 0).is_err());
     }
 }

@@ -15,6 +15,16 @@ use candle_nn::{Module, VarBuilder};
 
 use super::sam::transformer::TwoWayTransformer;
 use super::sam::{linear, LayerNorm2d, Linear};
+use crate::flops::Flops;
+
+/// The two-way transformer's constants, as [`MaskDecoder::new`] builds it.
+const TRANSFORMER_DEPTH: usize = 2;
+const TRANSFORMER_HEADS: usize = 8;
+const TRANSFORMER_MLP_DIM: usize = 2048;
+/// Multimask outputs; the decoder predicts one more mask (the single-mask one).
+pub const MULTIMASK_OUTPUTS: usize = 3;
+/// The IoU head's linear layers.
+pub const IOU_HEAD_DEPTH: usize = 3;
 
 /// An MLP of `num_layers` linear layers with ReLU between them.
 struct Mlp {
@@ -113,10 +123,10 @@ impl MaskDecoder {
             .map(|i| Mlp::new(transformer_dim, transformer_dim, transformer_dim / 8, 3, vb_o.pp(i)))
             .collect::<Result<Vec<_>>>()?;
         let transformer = TwoWayTransformer::new(
-            /* depth */ 2,
+            TRANSFORMER_DEPTH,
             /* embedding_dim */ transformer_dim,
-            /* num_heads */ 8,
-            /* mlp_dim */ 2048,
+            TRANSFORMER_HEADS,
+            TRANSFORMER_MLP_DIM,
             vb.pp("transformer"),
         )?;
         Ok(Self {
@@ -199,6 +209,44 @@ impl MaskDecoder {
         let masks = masks.reshape((b, (), h, w))?;
         let iou_pred = self.iou_prediction_head.forward(&iou_token_out)?;
         Ok((masks, iou_pred))
+    }
+}
+
+impl MaskDecoder {
+    /// The work of one frame's decode: `prompts` box prompts (two sparse
+    /// tokens each) on a `grid × grid` image embedding of width `dim`. SAM
+    /// repeats the image tokens for every prompt, so nearly all of it scales
+    /// with the prompts: the projections of the image tokens in the
+    /// cross-attentions and the two transposed convolutions of the upscaling.
+    pub fn flops(dim: usize, grid: usize, prompts: usize, iou_head_hidden_dim: usize) -> Flops {
+        let masks = MULTIMASK_OUTPUTS + 1;
+        let tokens = 1 + masks + 2;
+        let image = grid * grid;
+        let half = dim / 2;
+        let heads = TRANSFORMER_HEADS;
+        // Cross-attention from the tokens to the image at half width.
+        let token_to_image = Flops::linear(tokens, dim, half)
+            + Flops::linear(image, dim, half) * 2
+            + Flops::attention(heads, tokens, image, half / heads, half / heads)
+            + Flops::linear(tokens, half, dim);
+        let block = Flops::linear(tokens, dim, dim) * 4
+            + Flops::attention(heads, tokens, tokens, dim / heads, dim / heads)
+            + token_to_image
+            + Flops::linear(tokens, dim, TRANSFORMER_MLP_DIM)
+            + Flops::linear(tokens, TRANSFORMER_MLP_DIM, dim)
+            // The image attending to the tokens: q and out over the image, k and v over the tokens.
+            + Flops::linear(image, dim, half)
+            + Flops::linear(tokens, dim, half) * 2
+            + Flops::attention(heads, image, tokens, half / heads, half / heads)
+            + Flops::linear(image, half, dim);
+        let transformer = block * TRANSFORMER_DEPTH + token_to_image;
+        let upscaling = Flops::conv_transpose2d(dim, dim / 4, 2, grid, grid)
+            + Flops::conv_transpose2d(dim / 4, dim / 8, 2, 2 * grid, 2 * grid);
+        let hypernetworks = (Flops::linear(1, dim, dim) * 2 + Flops::linear(1, dim, dim / 8)) * masks;
+        let mask_product = Flops::linear(masks, dim / 8, 16 * image);
+        let mut iou_head = Flops::linear(1, dim, iou_head_hidden_dim) + Flops::linear(1, iou_head_hidden_dim, masks);
+        iou_head += Flops::linear(1, iou_head_hidden_dim, iou_head_hidden_dim) * (IOU_HEAD_DEPTH - 2);
+        (transformer + upscaling + hypernetworks + mask_product + iou_head) * prompts
     }
 }
 

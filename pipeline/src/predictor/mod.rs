@@ -12,6 +12,11 @@
 //! embedding, so that CPU runs stay fast: with `--size 640` it encodes the
 //! 640 × 640 frame into a `(1, 32, 40, 40)` embedding and the low-res masks
 //! are 160 × 160.
+//!
+//! The image encoder and the mask decoder run in the weights' dtype. The
+//! frame's normalisation and resize, the prompt encoder's positional
+//! encodings and the box embedding are computed in f32 and cast to it; the
+//! mask logits and IoU predictions come back as f32 (all on the device).
 
 pub mod encoder;
 pub mod mask_decoder;
@@ -21,7 +26,7 @@ pub mod sam;
 
 use std::fmt;
 
-use candle_core::{Module, Result, Tensor, D};
+use candle_core::{DType, Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
 
 pub use encoder::{CompactEncoder, ImageEncoder};
@@ -29,6 +34,7 @@ pub use encoder::{CompactEncoder, ImageEncoder};
 pub use crate::legacy::HostPredictions;
 
 use crate::device_ops::ge_const;
+use crate::flops::Flops;
 use crate::summary::TensorSummary;
 use crate::symbol;
 use crate::transfer::Gate;
@@ -78,6 +84,21 @@ impl PredictorConfig {
             mask_in_chans: 16,
             iou_head_hidden_dim: 32,
         }
+    }
+
+    /// One frame's work on `frame_size × frame_size` frames with `prompts`
+    /// box prompts ([`crate::flops`]): the image encoder, the box embedding
+    /// and the mask decoder (whose cost grows with the prompts).
+    pub fn flops(&self, frame_size: usize, prompts: usize) -> Flops {
+        let size = self.input_size(frame_size);
+        let grid = size / 16;
+        let encoder = match self.encoder {
+            EncoderKind::TinyVit5m => encoder::tiny_vit_5m_flops(),
+            EncoderKind::Compact(widths) => CompactEncoder::flops(widths, self.embed_dim, size),
+        };
+        // Two corners per box through the 2 × C/2 random Fourier projection.
+        let boxes = Flops::linear(2 * prompts, 2, self.embed_dim / 2);
+        encoder + boxes + MaskDecoder::flops(self.embed_dim, grid, prompts, self.iou_head_hidden_dim)
     }
 
     /// The encoder input side for `frame_size` frames.
@@ -148,6 +169,8 @@ pub struct Predictor {
     pixel_std: Tensor,
     input_size: usize,
     frame_size: usize,
+    /// The image encoder's and mask decoder's dtype.
+    dtype: DType,
 }
 
 impl fmt::Debug for Predictor {
@@ -158,14 +181,20 @@ impl fmt::Debug for Predictor {
             .field("dense", &TensorSummary(&self.dense))
             .field("input_size", &self.input_size)
             .field("frame_size", &self.frame_size)
+            .field("dtype", &self.dtype)
             .finish_non_exhaustive()
     }
 }
 
 impl Predictor {
-    /// Builds the predictor for `frame_size × frame_size` frames. The pixel
-    /// normalisation constants are uploaded through `gate`.
+    /// Builds the predictor for `frame_size × frame_size` frames, its image
+    /// encoder and mask decoder in `vb`'s dtype. The pixel normalisation
+    /// constants are uploaded through `gate`.
     pub fn new(cfg: &PredictorConfig, frame_size: usize, vb: VarBuilder, gate: &Gate) -> Result<Self> {
+        let dtype = vb.dtype();
+        // The prompt side in f32: its positional encodings are computed from
+        // f32 coordinates (once, here), and the boxes come as f32.
+        let vb_f32 = vb.clone().set_dtype(DType::F32);
         let input_size = cfg.input_size(frame_size);
         let grid = input_size / 16;
         let encoder = match cfg.encoder {
@@ -179,22 +208,23 @@ impl Predictor {
             (grid, grid),
             (input_size, input_size),
             cfg.mask_in_chans,
-            vb.pp("prompt_encoder"),
+            vb_f32.pp("prompt_encoder"),
         )?;
         let mask_decoder = MaskDecoder::new(
             cfg.embed_dim,
-            /* num_multimask_outputs */ 3,
-            /* iou_head_depth */ 3,
+            mask_decoder::MULTIMASK_OUTPUTS,
+            mask_decoder::IOU_HEAD_DEPTH,
             cfg.iou_head_hidden_dim,
             vb.pp("mask_decoder"),
         )?;
         // The dense positional encoding and the no-mask dense embedding depend
         // only on the grid: computed once.
-        let image_pe = prompt_encoder.get_dense_pe()?;
+        let image_pe = prompt_encoder.get_dense_pe()?.to_dtype(dtype)?;
         let (_, dense) = prompt_encoder.forward(None, None, None)?;
+        let dense = dense.to_dtype(dtype)?;
         // The same tensors the prompt encoder holds (the weights backend hands
         // out one tensor per name), for the batched box embedding.
-        let vb_pe = vb.pp("prompt_encoder");
+        let vb_pe = vb_f32.pp("prompt_encoder");
         let half = cfg.embed_dim / 2;
         let pe_gaussian = vb_pe
             .pp("pe_layer")
@@ -222,10 +252,12 @@ impl Predictor {
             pixel_std,
             input_size,
             frame_size,
+            dtype,
         })
     }
 
-    /// The image embedding of a `(1, 3, S, S)` frame in `[0, 1]`.
+    /// The image embedding of a `(1, 3, S, S)` f32 frame in `[0, 1]`, in the
+    /// predictor's dtype.
     pub fn embed(&self, frame: &Tensor) -> Result<Tensor> {
         let x = (frame * 255.0)?
             .broadcast_sub(&self.pixel_mean)?
@@ -235,10 +267,11 @@ impl Predictor {
         } else {
             x
         };
-        self.encoder.forward(&x)
+        self.encoder.forward(&x.to_dtype(self.dtype)?)
     }
 
-    /// The sparse prompt embeddings of `boxes: (K, 4)` xyxy frame pixels, `(K, 2, C)`.
+    /// The sparse prompt embeddings of `boxes: (K, 4)` f32 xyxy frame pixels,
+    /// `(K, 2, C)` in the predictor's dtype.
     ///
     /// The batched equivalent of candle-transformers' `PromptEncoder` box
     /// embedding, which takes a single box (its corner-embedding addition does
@@ -252,7 +285,9 @@ impl Predictor {
         let normalised = (corners / self.input_size as f64)?.affine(2.0, -1.0)?;
         let projected = (normalised.broadcast_matmul(&self.pe_gaussian)? * (2.0 * std::f64::consts::PI))?;
         let features = Tensor::cat(&[projected.sin()?, projected.cos()?], D::Minus1)?;
-        features.broadcast_add(&self.corner_embeddings.unsqueeze(0)?)
+        features
+            .broadcast_add(&self.corner_embeddings.unsqueeze(0)?)?
+            .to_dtype(self.dtype)
     }
 
     /// The prompt encoder (for its single-prompt API).
@@ -268,6 +303,8 @@ impl Predictor {
         dense: &Tensor,
     ) -> Result<Predictions> {
         let (low_res_logits, iou_pred) = self.mask_decoder.forward(embedding, image_pe, sparse, dense, false)?;
+        let low_res_logits = low_res_logits.to_dtype(DType::F32)?;
+        let iou_pred = iou_pred.to_dtype(DType::F32)?;
         let masks = ge_const(
             &low_res_logits.upsample_nearest2d(self.frame_size, self.frame_size)?,
             0.0,
@@ -283,7 +320,13 @@ impl Predictor {
     /// Masks for `boxes: (K, 4)` xyxy pixel prompts on `frame`, all on the device.
     pub fn forward(&self, frame: &Tensor, boxes: &Tensor) -> Result<Predictions> {
         let embedding = self.embed(frame)?;
+        self.decode_boxes(&embedding, boxes)
+    }
+
+    /// Masks for `boxes: (K, 4)` xyxy pixel prompts on an image `embedding`
+    /// from [`Predictor::embed`].
+    pub fn decode_boxes(&self, embedding: &Tensor, boxes: &Tensor) -> Result<Predictions> {
         let sparse = self.box_embeddings(boxes)?;
-        self.decode(&embedding, &self.image_pe, &sparse, &self.dense)
+        self.decode(embedding, &self.image_pe, &sparse, &self.dense)
     }
 }

@@ -10,6 +10,7 @@ mod matcher;
 mod no_forbidden_api;
 mod postprocess;
 mod predictor;
+mod presets;
 mod robustness;
 mod uploads;
 mod weights_roundtrip;

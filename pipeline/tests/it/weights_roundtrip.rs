@@ -62,9 +62,9 @@ fn a_file_with_a_wrong_shape_is_an_error() {
     let path = dir.path().join("weights.safetensors");
     let small = Pipeline::new(PipelineConfig::tiny(), &Device::Cpu).unwrap();
     small.save_weights(&path).unwrap();
-    // The standard detector is wider than the tiny one the file holds.
+    // The small preset's detector is wider than the tiny one the file holds.
     let mut cfg = PipelineConfig::tiny();
-    cfg.detector = d2h_pipeline::detector::DetectorConfig::standard();
+    cfg.detector = d2h_pipeline::detector::DetectorConfig::small();
     cfg.weights = WeightSource::File(path);
     let err = Pipeline::new(cfg, &Device::Cpu).unwrap_err();
     assert!(err.to_string().contains("shape"), "{err}");

@@ -4,7 +4,11 @@
 //! is spelt `candle_core`, `super::Linear` is candle-nn's `Linear` (upstream's
 //! traced wrapper of it), and the tracing spans are gone (each struct's `span`
 //! fields and their `enter()` guards; the blocks in `Attention::forward` that
-//! only held a guard are plain expressions). Nothing else.
+//! only held a guard are plain expressions), and `Conv2dBN` is the pipeline's
+//! `layers::ConvBn`: the same `c`/`bn` tensors, with the BatchNorm folded
+//! into the convolution when built and the depthwise convolutions run as
+//! shifted multiply–adds instead of candle's one convolution per group (see
+//! `crate::layers`; the same arithmetic up to float rounding). Nothing else.
 
 // Adapted from:
 // https://github.com/ChaoningZhang/MobileSAM/blob/master/mobile_sam/modeling/tiny_vit_sam.py
@@ -19,21 +23,19 @@ const IN_CHANNELS: usize = 3;
 
 #[derive(Debug)]
 struct Conv2dBN {
-    c: candle_nn::Conv2d,
-    bn: candle_nn::BatchNorm,
+    c: crate::layers::ConvBn,
 }
 
 impl Conv2dBN {
     fn new(in_: usize, out: usize, ks: usize, cfg: Conv2dConfig, vb: VarBuilder) -> Result<Self> {
-        let c = candle_nn::conv2d_no_bias(in_, out, ks, cfg, vb.pp("c"))?;
-        let bn = candle_nn::batch_norm(out, 1e-5, vb.pp("bn"))?;
-        Ok(Self { c, bn })
+        let c = crate::layers::ConvBn::new(in_, out, ks, cfg, vb.pp("c"), vb.pp("bn"))?;
+        Ok(Self { c })
     }
 }
 
 impl Module for Conv2dBN {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        xs.apply(&self.c)?.apply_t(&self.bn, false)
+        xs.apply(&self.c)
     }
 }
 
