@@ -1,4 +1,4 @@
-//! Predictor output shapes, and the MobileSAM configuration's tensor names.
+//! Predictor output shapes, the MobileSAM configuration's tensor names, and f16 normalisation.
 
 use candle_core::{DType, Device, Tensor};
 use d2h_pipeline::predictor::{EncoderKind, Predictor, PredictorConfig};
@@ -113,4 +113,29 @@ fn batched_box_embeddings_match_candles_prompt_encoder_box_by_box() {
             .unwrap();
         assert!(diff < 1e-4, "box {i}: {diff}");
     }
+}
+
+#[test]
+fn layer_norm_2d_keeps_f16_inputs_beyond_256_finite() {
+    use candle_core::Module;
+    use d2h_pipeline::predictor::sam::LayerNorm2d;
+    let dev = Device::Cpu;
+    let weights = Weights::seeded(3, &dev, &Gate::new());
+    let norm32 = LayerNorm2d::new(8, 1e-6, weights.var_builder().pp("ln")).unwrap();
+    let norm16 = LayerNorm2d::new(8, 1e-6, weights.var_builder().set_dtype(DType::F16).pp("ln")).unwrap();
+    // Channels around ±1000: their squares overflow f16 (max 65,504).
+    let xs = (Tensor::randn(0f32, 1.0, (1, 8, 4, 4), &dev).unwrap() * 1000.0).unwrap();
+    let want = norm32.forward(&xs).unwrap();
+    let got = norm16.forward(&xs.to_dtype(DType::F16).unwrap()).unwrap();
+    assert_eq!(got.dtype(), DType::F16);
+    let diff = (got.to_dtype(DType::F32).unwrap() - &want)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    assert!(diff < 0.01, "{diff}");
+    assert!(want.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap() > 0.5);
 }

@@ -10,8 +10,10 @@
 //! module documentation is this text, `Linear` is candle-nn's own
 //! (upstream re-exports `with_tracing::Linear`, a wrapper that opens a tracing
 //! span around the same forward), `linear` builds it with candle-nn's
-//! `linear`/`linear_no_bias` (what `with_tracing`'s functions call), and
-//! `MlpBlock` has no tracing span.
+//! `linear`/`linear_no_bias` (what `with_tracing`'s functions call),
+//! `MlpBlock` has no tracing span, and `LayerNorm2d` computes its statistics
+//! in f32 when its input is f16 or bf16 (as candle-nn's `LayerNorm` does;
+//! upstream's squares overflow f16 and zero TinyViT's f16 embedding).
 //!
 //! Unlike the rest of `pipeline/src`, this code keeps upstream's derived
 //! `Debug`s (they print weights; the pipeline's own `Debug`s leave these
@@ -25,7 +27,7 @@
 //! this directory for that reason.
 
 pub use candle_nn::Linear;
-use candle_core::{Result, Tensor};
+use candle_core::{DType, Result, Tensor};
 use candle_nn::{Module, VarBuilder};
 
 #[cfg(test)]
@@ -65,10 +67,18 @@ impl LayerNorm2d {
 
 impl Module for LayerNorm2d {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        // Statistics in f32 for f16/bf16 inputs, as candle-nn's `LayerNorm`
+        // does: the squares overflow f16 beyond 256.
+        let dtype = xs.dtype();
+        let internal = match dtype {
+            DType::F16 | DType::BF16 => DType::F32,
+            other => other,
+        };
+        let xs = xs.to_dtype(internal)?;
         let u = xs.mean_keepdim(1)?;
         let xs = xs.broadcast_sub(&u)?;
         let s = xs.sqr()?.mean_keepdim(1)?;
-        let xs = xs.broadcast_div(&(s + self.eps)?.sqrt()?)?;
+        let xs = xs.broadcast_div(&(s + self.eps)?.sqrt()?)?.to_dtype(dtype)?;
         xs.broadcast_mul(&self.weight.reshape((1, self.num_channels, 1, 1))?)?
             .broadcast_add(&self.bias.reshape((1, self.num_channels, 1, 1))?)
     }
