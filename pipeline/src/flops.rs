@@ -70,6 +70,19 @@ impl Flops {
         }
     }
 
+    /// A stack of 3 × 3, stride-2, padding-1 convolutions through `channels`
+    /// (`[3, 16, 32, ...]`) on a `size × size` input: each halves the side.
+    pub fn stride2_conv_stack(channels: &[usize], size: usize) -> Flops {
+        let mut side = size;
+        channels
+            .windows(2)
+            .map(|c| {
+                side = conv_out(side, 3, 2, 1);
+                Flops::conv2d(c[0], c[1], 3, 1, side, side)
+            })
+            .sum()
+    }
+
     /// A square `k × k` transposed convolution from `c_in` to `c_out`
     /// channels over an `h_in × w_in` input (batch 1): every input pixel
     /// scatters `c_out · k²` products of each input channel.

@@ -5,7 +5,7 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, VarBuilder};
 
-use crate::flops::{conv_out, Flops};
+use crate::flops::Flops;
 
 /// The backbone's four stages.
 #[derive(Clone)]
@@ -40,15 +40,7 @@ impl Backbone {
 
     /// The four convolutions' work on a `size × size` frame.
     pub fn flops(width: usize, d_model: usize, size: usize) -> Flops {
-        let channels = [3, width, 2 * width, 4 * width, d_model];
-        let mut side = size;
-        channels
-            .windows(2)
-            .map(|c| {
-                side = conv_out(side, 3, 2, 1);
-                Flops::conv2d(c[0], c[1], 3, 1, side, side)
-            })
-            .sum()
+        Flops::stride2_conv_stack(&[3, width, 2 * width, 4 * width, d_model], size)
     }
 }
 

@@ -45,15 +45,7 @@ impl CompactEncoder {
 
     /// The four convolutions' work on a `size × size` input.
     pub fn flops(widths: [usize; 3], embed_dim: usize, size: usize) -> Flops {
-        let channels = [3, widths[0], widths[1], widths[2], embed_dim];
-        let mut side = size;
-        channels
-            .windows(2)
-            .map(|c| {
-                side = conv_out(side, 3, 2, 1);
-                Flops::conv2d(c[0], c[1], 3, 1, side, side)
-            })
-            .sum()
+        Flops::stride2_conv_stack(&[3, widths[0], widths[1], widths[2], embed_dim], size)
     }
 }
 
