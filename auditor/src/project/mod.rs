@@ -279,17 +279,30 @@ impl<'a> Project<'a> {
                 }
                 classes.sort_unstable();
                 classes.dedup();
+                let method_of = |class: &str, method: &str| {
+                    let own = self.class_methods(class, method);
+                    if own.is_empty() {
+                        self.inherited_method(class, method)
+                    } else {
+                        own
+                    }
+                };
                 let typed: Vec<FnId> = classes
                     .iter()
                     .flat_map(|class| {
-                        let own = self.class_methods(class, method);
-                        if own.is_empty() {
-                            self.inherited_method(class, method)
+                        let found = method_of(class, method);
+                        // Calling a module runs its `forward`.
+                        if found.is_empty() && method == "__call__" {
+                            method_of(class, "forward")
                         } else {
-                            own
+                            found
                         }
                     })
                     .collect();
+                // An instance called like a function: no method of another class by name.
+                if typed.is_empty() && method == "__call__" {
+                    return typed;
+                }
                 if typed.is_empty() {
                     self.methods_named(method)
                 } else {

@@ -195,6 +195,12 @@ impl Analyzer<'_> {
         if submodule {
             return Ty::TENSOR;
         }
+        // `self.encoder = ReID(..)` ... `self.encoder(img, dets)`: the instance's `__call__`.
+        if let Some(Ty::Unknown(origin)) = &attr_ty {
+            if let Some(ty) = self.call_instance(call, args, origin.as_ref()) {
+                return ty;
+            }
+        }
         let Some(class) = self.current_class().map(|c| c.name.clone()) else {
             return Ty::UNKNOWN;
         };
@@ -302,6 +308,23 @@ impl Analyzer<'_> {
         };
         self.record_call(target.clone(), call.range(), args.slots());
         Ty::Unknown(Some(Origin::Return(target)))
+    }
+
+    /// Calls an instance d2h saw made by a project-looking class (`ReID(..)`): its
+    /// `__call__` (a module's `forward`), through the class.
+    fn call_instance(&mut self, call: &ast::ExprCall, args: &Args, origin: Option<&Origin>) -> Option<Ty> {
+        let Some(Origin::Return(made_by @ (CallTarget::Name { .. } | CallTarget::ModuleAttr { .. }))) = origin else {
+            return None;
+        };
+        if !apis::is_class_name(made_by.name()) {
+            return None;
+        }
+        let target = CallTarget::MethodOfResult {
+            receiver: Box::new(made_by.clone()),
+            method: "__call__".to_string(),
+        };
+        self.record_call(target.clone(), call.range(), args.slots());
+        Some(Ty::Unknown(Some(Origin::Return(target))))
     }
 
     /// What a function passed as a value names (`self.inference`, `helper`,
@@ -426,6 +449,12 @@ impl Analyzer<'_> {
                 match self.lookup(&last) {
                     Ty::Module => return Ty::TENSOR,
                     Ty::Tensor { .. } | Ty::HostTensor => return Ty::UNKNOWN,
+                    // `tracker = Tracker(..)` ... `tracker(dets)`: the instance's `__call__`.
+                    Ty::Unknown(origin) => {
+                        if let Some(ty) = self.call_instance(call, &args, origin.as_ref()) {
+                            return ty;
+                        }
+                    }
                     _ => {}
                 }
             }
