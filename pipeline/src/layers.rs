@@ -219,16 +219,7 @@ mod tests {
     use crate::transfer::Gate;
     use crate::weights::Weights;
 
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a.to_dtype(DType::F32).unwrap() - b.to_dtype(DType::F32).unwrap())
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    }
+    use crate::test_support::max_abs_diff as max_diff;
 
     #[test]
     fn the_folded_batch_norm_equals_conv_then_batch_norm() {

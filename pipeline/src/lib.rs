@@ -56,6 +56,24 @@ pub mod summary;
 pub mod transfer;
 pub mod weights;
 
+/// What the unit tests of several modules share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use candle_core::{DType, Tensor};
+
+    /// The largest absolute difference between two tensors of one shape, in f32.
+    pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a.to_dtype(DType::F32).unwrap() - b.to_dtype(DType::F32).unwrap())
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+}
+
 pub use capture::{CaptureKind, CaptureViolation};
 pub use config::{PipelineConfig, Preset};
 pub use error::{PipelineError, Result};

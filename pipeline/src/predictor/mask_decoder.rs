@@ -285,16 +285,7 @@ mod tests {
             let (m2, i2) = original.forward(&embedding, &pe, &sparse, &dense, multimask).unwrap();
             assert_eq!(m1.dims(), m2.dims());
             assert_eq!(i1.dims(), i2.dims());
-            let diff = |a: &Tensor, b: &Tensor| {
-                (a - b)
-                    .unwrap()
-                    .abs()
-                    .unwrap()
-                    .max_all()
-                    .unwrap()
-                    .to_scalar::<f32>()
-                    .unwrap()
-            };
+            let diff = crate::test_support::max_abs_diff;
             assert!(diff(&m1, &m2) < 1e-5, "masks differ by {}", diff(&m1, &m2));
             assert!(diff(&i1, &i2) < 1e-5, "IoU predictions differ by {}", diff(&i1, &i2));
         }

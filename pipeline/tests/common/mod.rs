@@ -5,7 +5,7 @@ pub mod rng;
 
 use std::path::Path;
 
-use candle_core::Device;
+use candle_core::{DType, Device, Tensor};
 use d2h_pipeline::{Mode, Pipeline, PipelineConfig, SyntheticVideo};
 
 /// The tiny test pipeline in `mode`.
@@ -33,4 +33,16 @@ pub fn marker_line(file: &str, marker: &str) -> u32 {
         .collect();
     assert_eq!(hits.len(), 1, "marker {marker} must appear once in {file}");
     hits[0] as u32
+}
+
+/// The largest absolute difference between two tensors of one shape, in f32.
+pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a.to_dtype(DType::F32).unwrap() - b.to_dtype(DType::F32).unwrap())
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
 }

@@ -1,5 +1,6 @@
 //! Predictor output shapes, the MobileSAM configuration's tensor names, and f16 normalisation.
 
+use crate::common::max_abs_diff;
 use candle_core::{DType, Device, Tensor};
 use d2h_pipeline::predictor::{EncoderKind, Predictor, PredictorConfig};
 use d2h_pipeline::transfer::Gate;
@@ -103,14 +104,7 @@ fn batched_box_embeddings_match_candles_prompt_encoder_box_by_box() {
         let (sparse, _) = predictor.prompt_encoder().forward(None, Some(&single), None).unwrap();
         // candle concatenates the two corners along the channels: (1, 2C).
         assert_eq!(sparse.dims(), [1, 64]);
-        let diff = (sparse.reshape((2, 32)).unwrap() - batched.get(i).unwrap())
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let diff = max_abs_diff(&sparse.reshape((2, 32)).unwrap(), &batched.get(i).unwrap());
         assert!(diff < 1e-4, "box {i}: {diff}");
     }
 }
@@ -128,14 +122,7 @@ fn layer_norm_2d_keeps_f16_inputs_beyond_256_finite() {
     let want = norm32.forward(&xs).unwrap();
     let got = norm16.forward(&xs.to_dtype(DType::F16).unwrap()).unwrap();
     assert_eq!(got.dtype(), DType::F16);
-    let diff = (got.to_dtype(DType::F32).unwrap() - &want)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
+    let diff = max_abs_diff(&got, &want);
     assert!(diff < 0.01, "{diff}");
     assert!(want.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap() > 0.5);
 }
