@@ -107,6 +107,9 @@ pub struct RunOutcome {
     pub teardown: Teardown,
     /// Whether the latencies are GPU event times (a CUDA device).
     pub gpu_timed: bool,
+    /// With driver counts: the kernels of the frames after the warm-up, by
+    /// function, longest first.
+    pub kernel_times: Vec<crate::driver::KernelTime>,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -234,7 +237,7 @@ pub fn run(pipeline: &mut Pipeline, source: &mut dyn FrameSource, options: RunOp
             peak_bytes: peak,
         });
     }
-    let gpu_timed = gpu.teardown(&mut samples, pipeline)?;
+    let (gpu_timed, kernel_times) = gpu.teardown(&mut samples, options.warmup, pipeline)?;
     let after = alloc::snapshot();
     let teardown = pipeline.teardown()?;
     Ok(RunOutcome {
@@ -245,6 +248,7 @@ pub fn run(pipeline: &mut Pipeline, source: &mut dyn FrameSource, options: RunOp
         staging_large_in_frames: after.staging_large_in_frame - before.staging_large_in_frame,
         teardown,
         gpu_timed,
+        kernel_times,
     })
 }
 
@@ -290,8 +294,13 @@ mod gpu {
         pub(super) fn device_used_bytes(&self) -> Result<Option<u64>> {
             Ok(None)
         }
-        pub(super) fn teardown(self, _samples: &mut [FrameSample], _pipeline: &crate::Pipeline) -> Result<bool> {
-            Ok(false)
+        pub(super) fn teardown(
+            self,
+            _samples: &mut [FrameSample],
+            _warmup: usize,
+            _pipeline: &crate::Pipeline,
+        ) -> Result<(bool, Vec<crate::driver::KernelTime>)> {
+            Ok((false, Vec::new()))
         }
     }
 
@@ -306,7 +315,7 @@ mod gpu {
         use candle_core::Device;
 
         use super::super::FrameSample;
-        use crate::driver::{ApiCounts, DriverProbe, FrameDriverCounts, FrameWindow};
+        use crate::driver::{ApiCounts, DriverProbe, FrameDriverCounts, FrameWindow, KernelTime};
         use crate::error::{PipelineError, Result};
         use crate::symbol;
 
@@ -393,14 +402,16 @@ mod gpu {
             }
 
             /// After the last frame: fills in the GPU latencies and driver
-            /// counts; returns whether the latencies are GPU times.
+            /// counts; returns whether the latencies are GPU times, and with
+            /// driver counts the kernel times of the frames after `warmup`.
             pub(in super::super) fn teardown(
                 self,
                 samples: &mut [FrameSample],
+                warmup: usize,
                 pipeline: &crate::Pipeline,
-            ) -> Result<bool> {
+            ) -> Result<(bool, Vec<KernelTime>)> {
                 if self.stream.is_none() {
-                    return Ok(false);
+                    return Ok((false, Vec::new()));
                 }
                 // One host-blocking sync for the whole run, through the gate
                 // (a teardown-phase D2H004 in the report): the events and the
@@ -416,20 +427,27 @@ mod gpu {
                         .map_err(|e| driver_error("reading CUDA events", e))?;
                     sample.latency_ms = f64::from(ms);
                 }
+                let mut kernel_times = Vec::new();
                 if let Some(probe) = &self.probe {
                     let log = probe.activity()?;
-                    for ((sample, api), &after) in samples.iter_mut().zip(&self.counts).zip(&self.starts) {
-                        let window = FrameWindow {
+                    let windows: Vec<FrameWindow> = self
+                        .counts
+                        .iter()
+                        .zip(&self.starts)
+                        .map(|(api, &after)| FrameWindow {
                             after,
                             through: api.correlation,
-                        };
+                        })
+                        .collect();
+                    for ((sample, api), window) in samples.iter_mut().zip(&self.counts).zip(&windows) {
                         sample.driver = Some(FrameDriverCounts {
                             api: *api,
-                            executed: log.window(window),
+                            executed: log.window(*window),
                         });
                     }
+                    kernel_times = log.kernel_times(&windows[warmup.min(windows.len())..]);
                 }
-                Ok(true)
+                Ok((true, kernel_times))
             }
         }
     }

@@ -14,7 +14,8 @@ mod sources;
 pub use fingerprint::{fingerprint, Fingerprinter};
 pub use render::{render, Format, RenderOptions};
 pub use schema::{
-    BaselineEntry, BaselineInfo, DriverStats, FileError, Finding, LatencyStats, MemoryStats, Origin, PipelineInfo,
-    Report, RuntimeStats, Summary, SuppressedFinding, Suppression, SuppressionKind, Timeline, Tool, Via, SCHEMA,
+    BaselineEntry, BaselineInfo, DriverStats, FileError, Finding, KernelShare, LatencyStats, MemoryStats, Origin,
+    PipelineInfo, Report, RuntimeStats, Summary, SuppressedFinding, Suppression, SuppressionKind, Timeline, Tool, Via,
+    SCHEMA,
 };
 pub use sources::SourceCache;

@@ -240,6 +240,27 @@ pub struct DriverStats {
     /// Whether the driver's device-to-host calls and executed copies both
     /// equal the gate's reads, frame by frame.
     pub agrees_with_gate: bool,
+    /// Host-to-device copies the device executed per frame after the
+    /// warm-up (the warm-up frames upload layouts into candle's caches).
+    #[serde(default)]
+    pub htod_copies_after_warmup_per_frame: f64,
+    #[serde(default)]
+    pub htod_bytes_after_warmup_per_frame: f64,
+    /// The kernel functions with the most GPU time after the warm-up,
+    /// longest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub top_kernels: Vec<KernelShare>,
+}
+
+/// One kernel function's GPU time per frame (after the warm-up).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KernelShare {
+    /// The function's name as CUPTI reports it (mangled for C++ kernels).
+    pub name: String,
+    pub launches_per_frame: f64,
+    pub ms_per_frame: f64,
+    /// Its part of all kernel time after the warm-up, in 0..=1.
+    pub share: f64,
 }
 
 /// Per-frame figures of a run, frame by frame in run order, warm-up included

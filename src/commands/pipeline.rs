@@ -474,7 +474,39 @@ fn print_driver(out: &mut dyn Write, d: &d2h_reports::DriverStats) -> std::io::R
         d.kernels_per_frame,
         d.kernel_ms_per_frame,
         d.busy_fraction * 100.0
-    )
+    )?;
+    writeln!(
+        out,
+        "  after the warm-up: {:.2} host-to-device copies per frame ({})",
+        d.htod_copies_after_warmup_per_frame,
+        human_bytes(d.htod_bytes_after_warmup_per_frame)
+    )?;
+    if !d.top_kernels.is_empty() {
+        writeln!(out, "  kernels with the most GPU time after the warm-up (per frame):")?;
+        for k in &d.top_kernels {
+            writeln!(
+                out,
+                "    {:>8.3} ms {:>5.1}% {:>8.1} launches  {}",
+                k.ms_per_frame,
+                k.share * 100.0,
+                k.launches_per_frame,
+                short_kernel_name(&k.name)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// A kernel name cut to one line of a terminal: C++ names mangled by the
+/// compiler run to hundreds of characters.
+fn short_kernel_name(name: &str) -> String {
+    const MAX: usize = 96;
+    if name.chars().count() <= MAX {
+        name.to_string()
+    } else {
+        let cut: String = name.chars().take(MAX - 1).collect();
+        format!("{cut}…")
+    }
 }
 
 fn device_arg_name(device: DeviceArg) -> &'static str {

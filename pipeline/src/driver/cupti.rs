@@ -24,6 +24,41 @@ static LAUNCHES: AtomicU64 = AtomicU64::new(0);
 static RUNTIME_LAUNCHES: AtomicU64 = AtomicU64::new(0);
 static CORRELATION: AtomicU32 = AtomicU32::new(0);
 static RECORDS: Mutex<Vec<Activity>> = Mutex::new(Vec::new());
+/// Kernel names, interned: CUPTI shares one name string among all the records
+/// of a kernel, so its address identifies the kernel.
+static KERNEL_NAMES: Mutex<KernelNames> = Mutex::new(KernelNames {
+    ids: Vec::new(),
+    names: Vec::new(),
+});
+
+struct KernelNames {
+    /// `(address of CUPTI's string, index in names)`, sorted by address.
+    ids: Vec<(usize, u32)>,
+    names: Vec<String>,
+}
+
+impl KernelNames {
+    /// The index of the name at `name`, read once per distinct address.
+    fn intern(&mut self, name: *const std::ffi::c_char) -> u32 {
+        let key = name as usize;
+        match self.ids.binary_search_by_key(&key, |&(address, _)| address) {
+            Ok(i) => self.ids[i].1,
+            Err(i) => {
+                let text = if name.is_null() {
+                    "(unnamed kernel)".to_string()
+                } else {
+                    // SAFETY: CUPTI's kernel names are NUL-terminated and live
+                    // as long as CUPTI does.
+                    unsafe { CStr::from_ptr(name) }.to_string_lossy().into_owned()
+                };
+                let id = self.names.len() as u32;
+                self.names.push(text);
+                self.ids.insert(i, (key, id));
+                id
+            }
+        }
+    }
+}
 
 const BUFFER_BYTES: usize = 8 << 20;
 const BUFFER_ALIGN: usize = 8;
@@ -101,7 +136,8 @@ impl DriverProbe {
         // CUPTI_ACTIVITY_FLAG_FLUSH_FORCED: also flush buffers still being filled.
         activity::flush_all(1).map_err(|e| cupti_error("flush", e))?;
         let records = std::mem::take(&mut *RECORDS.lock().unwrap_or_else(|p| p.into_inner()));
-        Ok(ActivityLog { records })
+        let kernel_names = KERNEL_NAMES.lock().unwrap_or_else(|p| p.into_inner()).names.clone();
+        Ok(ActivityLog { records, kernel_names })
     }
 }
 
@@ -194,23 +230,26 @@ extern "C" fn buffer_completed(_context: CUcontext, _stream: u32, buffer: *mut u
     }
     let mut parsed = Vec::new();
     let mut record: *mut sys::CUpti_Activity = std::ptr::null_mut();
+    let mut names = KERNEL_NAMES.lock().unwrap_or_else(|p| p.into_inner());
     // SAFETY: `buffer` holds `valid` bytes of records written by CUPTI.
     while unsafe { activity::get_next_record(buffer, valid, &mut record) }.is_ok() {
         // SAFETY: get_next_record returned a record of the kind it names.
-        if let Some(a) = unsafe { reduce(record) } {
+        if let Some(a) = unsafe { reduce(record, &mut names) } {
             parsed.push(a);
         }
     }
+    drop(names);
     RECORDS.lock().unwrap_or_else(|p| p.into_inner()).extend(parsed);
     let layout = Layout::from_size_align(BUFFER_BYTES, BUFFER_ALIGN).expect("valid layout");
     // SAFETY: allocated by `buffer_requested` with this layout.
     unsafe { dealloc(buffer, layout) };
 }
 
-/// Reads the fields the counts need. Every kernel record version shares the
-/// prefix of `CUpti_ActivityKernel9` up to `correlationId`, and every memcpy
-/// record version that of `CUpti_ActivityMemcpy6`, so those types are read.
-unsafe fn reduce(record: *const sys::CUpti_Activity) -> Option<Activity> {
+/// Reads the fields the counts need. Every kernel record version since the
+/// fourth shares the prefix of `CUpti_ActivityKernel9` up to `name`, and every
+/// memcpy record version that of `CUpti_ActivityMemcpy6`, so those types are
+/// read.
+unsafe fn reduce(record: *const sys::CUpti_Activity, names: &mut KernelNames) -> Option<Activity> {
     let kind = unsafe { (*record).kind };
     match kind {
         sys::CUpti_ActivityKind::CUPTI_ACTIVITY_KIND_MEMCPY => {
@@ -233,6 +272,7 @@ unsafe fn reduce(record: *const sys::CUpti_Activity) -> Option<Activity> {
                 correlation: k.correlationId,
                 start_ns: k.start,
                 end_ns: k.end,
+                name: names.intern(k.name),
             })
         }
         _ => None,

@@ -169,6 +169,8 @@ pub enum Activity {
         correlation: u32,
         start_ns: u64,
         end_ns: u64,
+        /// Index of the kernel's function name in [`ActivityLog::kernel_names`].
+        name: u32,
     },
 }
 
@@ -176,6 +178,17 @@ pub enum Activity {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ActivityLog {
     pub records: Vec<Activity>,
+    /// The kernels' function names, each once, as CUPTI reports them
+    /// (C names for candle's kernels, mangled C++ names for cuBLAS's).
+    pub kernel_names: Vec<String>,
+}
+
+/// One kernel function's share of the GPU time over some frames.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelTime {
+    pub name: String,
+    pub launches: u64,
+    pub total_ns: u64,
 }
 
 /// What the device executed for one frame's API calls.
@@ -215,6 +228,7 @@ impl ActivityLog {
                     correlation,
                     start_ns,
                     end_ns,
+                    ..
                 } if window.contains(correlation) => {
                     stats.kernels += 1;
                     stats.kernel_ns += end_ns.saturating_sub(start_ns);
@@ -223,6 +237,42 @@ impl ActivityLog {
             }
         }
         stats
+    }
+
+    /// The kernels executed for the API calls of `windows` (in increasing,
+    /// non-overlapping order, as frames are), grouped by function and sorted
+    /// by their summed GPU time, longest first (then by name).
+    pub fn kernel_times(&self, windows: &[FrameWindow]) -> Vec<KernelTime> {
+        let mut per_name = vec![(0u64, 0u64); self.kernel_names.len()];
+        for record in &self.records {
+            let Activity::Kernel {
+                correlation,
+                start_ns,
+                end_ns,
+                name,
+            } = *record
+            else {
+                continue;
+            };
+            let i = windows.partition_point(|w| w.through < correlation);
+            let counted = windows.get(i).is_some_and(|w| w.contains(correlation));
+            if let (true, Some(slot)) = (counted, per_name.get_mut(name as usize)) {
+                slot.0 += 1;
+                slot.1 += end_ns.saturating_sub(start_ns);
+            }
+        }
+        let mut times: Vec<KernelTime> = per_name
+            .into_iter()
+            .zip(&self.kernel_names)
+            .filter(|((launches, _), _)| *launches > 0)
+            .map(|((launches, total_ns), name)| KernelTime {
+                name: name.clone(),
+                launches,
+                total_ns,
+            })
+            .collect();
+        times.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then_with(|| a.name.cmp(&b.name)));
+        times
     }
 }
 
@@ -252,7 +302,22 @@ pub fn driver_stats(outcome: &crate::RunOutcome) -> Option<d2h_reports::DriverSt
         .iter()
         .all(|(s, d)| d.api.dtoh_calls == s.gate_reads && d.executed.dtoh_copies == s.gate_reads);
     let measured = &counted[outcome.warmup.min(counted.len().saturating_sub(1))..];
+    let measured_mean = |f: &dyn Fn(&FrameDriverCounts) -> u64| {
+        measured.iter().map(|(_, d)| f(d) as f64).sum::<f64>() / measured.len() as f64
+    };
     let kernel_ms: f64 = measured.iter().map(|(_, d)| d.executed.kernel_ns as f64 / 1e6).sum();
+    let all_kernel_ns: u64 = outcome.kernel_times.iter().map(|k| k.total_ns).sum();
+    let top_kernels = outcome
+        .kernel_times
+        .iter()
+        .take(TOP_KERNELS)
+        .map(|k| d2h_reports::KernelShare {
+            name: k.name.clone(),
+            launches_per_frame: k.launches as f64 / measured.len() as f64,
+            ms_per_frame: k.total_ns as f64 / 1e6 / measured.len() as f64,
+            share: k.total_ns as f64 / all_kernel_ns.max(1) as f64,
+        })
+        .collect();
     let latency_ms: f64 = measured.iter().map(|(s, _)| s.latency_ms).sum();
     Some(d2h_reports::DriverStats {
         frames: counted.len() as u64,
@@ -268,8 +333,14 @@ pub fn driver_stats(outcome: &crate::RunOutcome) -> Option<d2h_reports::DriverSt
         kernel_ms_per_frame: mean(&|d| d.executed.kernel_ns) / 1e6,
         busy_fraction: if latency_ms > 0.0 { kernel_ms / latency_ms } else { 0.0 },
         agrees_with_gate: agrees,
+        htod_copies_after_warmup_per_frame: measured_mean(&|d| d.executed.htod_copies),
+        htod_bytes_after_warmup_per_frame: measured_mean(&|d| d.executed.htod_bytes),
+        top_kernels,
     })
 }
+
+/// How many kernel functions the report's driver section lists.
+pub const TOP_KERNELS: usize = 12;
 
 #[cfg(test)]
 mod tests {
@@ -305,6 +376,7 @@ mod tests {
                     correlation: 10,
                     start_ns: 100,
                     end_ns: 150,
+                    name: 0,
                 },
                 Activity::Copy {
                     correlation: 11,
@@ -315,6 +387,7 @@ mod tests {
                     correlation: 12,
                     start_ns: 200,
                     end_ns: 230,
+                    name: 1,
                 },
                 Activity::Copy {
                     correlation: 13,
@@ -325,8 +398,10 @@ mod tests {
                     correlation: 20,
                     start_ns: 400,
                     end_ns: 900,
+                    name: 1,
                 },
             ],
+            kernel_names: vec!["gemm".into(), "ucopy_f32".into()],
         };
         let frame = log.window(FrameWindow { after: 10, through: 13 });
         assert_eq!(frame.kernels, 1);
@@ -335,6 +410,49 @@ mod tests {
         assert_eq!((frame.htod_copies, frame.htod_bytes), (1, 8));
         let next = log.window(FrameWindow { after: 13, through: 20 });
         assert_eq!((next.kernels, next.kernel_ns, next.dtoh_copies), (1, 500, 0));
+    }
+
+    #[test]
+    fn kernel_times_group_the_windows_kernels_by_name_longest_first() {
+        let kernel = |correlation, start_ns, end_ns, name| Activity::Kernel {
+            correlation,
+            start_ns,
+            end_ns,
+            name,
+        };
+        let log = ActivityLog {
+            records: vec![
+                kernel(3, 0, 900, 0),   // before the first window: not counted
+                kernel(5, 0, 40, 0),    // window 1
+                kernel(6, 100, 110, 1), // window 1
+                kernel(9, 0, 5, 2),     // between the windows: not counted
+                kernel(12, 0, 30, 1),   // window 2
+                kernel(12, 50, 75, 1),  // window 2: a graph replays many kernels under one id
+                kernel(30, 0, 1000, 2), // after the last window: not counted
+            ],
+            kernel_names: vec!["a".into(), "b".into(), "c".into()],
+        };
+        let windows = [
+            FrameWindow { after: 4, through: 8 },
+            FrameWindow { after: 10, through: 12 },
+        ];
+        let times = log.kernel_times(&windows);
+        assert_eq!(
+            times,
+            vec![
+                KernelTime {
+                    name: "b".into(),
+                    launches: 3,
+                    total_ns: 65,
+                },
+                KernelTime {
+                    name: "a".into(),
+                    launches: 1,
+                    total_ns: 40,
+                },
+            ]
+        );
+        assert!(log.kernel_times(&[]).is_empty());
     }
 
     fn sample(gate_reads: u64, dtoh_calls: u64, dtoh_copies: u64, latency_ms: f64) -> crate::runner::FrameSample {
@@ -368,6 +486,18 @@ mod tests {
             staging_large_in_frames: 0,
             teardown: crate::Teardown { tracks_started: 0 },
             gpu_timed: true,
+            kernel_times: vec![
+                KernelTime {
+                    name: "gemm".into(),
+                    launches: 4,
+                    total_ns: 3_000_000,
+                },
+                KernelTime {
+                    name: "ucopy_f32".into(),
+                    launches: 20,
+                    total_ns: 1_000_000,
+                },
+            ],
         }
     }
 
@@ -387,6 +517,23 @@ mod tests {
         // Busy time over the frames after the warm-up: 4 ms of kernels in 8 ms.
         assert!((stats.busy_fraction - 0.5).abs() < 1e-9);
         assert!(stats.agrees_with_gate);
+        // The kernels after the warm-up, per measured frame (two of them).
+        let names: Vec<&str> = stats.top_kernels.iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(names, ["gemm", "ucopy_f32"]);
+        assert!((stats.top_kernels[0].ms_per_frame - 1.5).abs() < 1e-9);
+        assert!((stats.top_kernels[1].launches_per_frame - 10.0).abs() < 1e-9);
+        assert!((stats.top_kernels[0].share - 0.75).abs() < 1e-9);
+
+        // Uploads in the warm-up frame only: counted in the run's mean, not after the warm-up.
+        let mut warm = sample(2, 2, 2, 8.0);
+        if let Some(d) = warm.driver.as_mut() {
+            d.executed.htod_copies = 6;
+            d.executed.htod_bytes = 600;
+        }
+        let stats = driver_stats(&outcome(vec![warm, sample(2, 2, 2, 4.0), sample(2, 2, 2, 4.0)])).unwrap();
+        assert!((stats.htod_copies_per_frame - 2.0).abs() < 1e-9);
+        assert_eq!(stats.htod_copies_after_warmup_per_frame, 0.0);
+        assert_eq!(stats.htod_bytes_after_warmup_per_frame, 0.0);
 
         // One frame whose executed copies differ from the gate's reads: no agreement,
         // even though the totals over the run would match.

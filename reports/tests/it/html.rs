@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 
 use d2h_reports::compare::{compare, render as render_comparison, CompareFormat, Comparison};
 use d2h_reports::{
-    render, BaselineEntry, BaselineInfo, DriverStats, Format, Origin, RenderOptions, Report, SourceCache, Timeline,
+    render, BaselineEntry, BaselineInfo, DriverStats, Format, KernelShare, Origin, RenderOptions, Report, SourceCache,
+    Timeline,
 };
 use d2h_rules::{RuleId, Severity};
 
@@ -53,6 +54,14 @@ fn runtime_with_timeline() -> Report {
         kernel_ms_per_frame: 9.5,
         busy_fraction: 0.71,
         agrees_with_gate: true,
+        htod_copies_after_warmup_per_frame: 0.0,
+        htod_bytes_after_warmup_per_frame: 0.0,
+        top_kernels: vec![KernelShare {
+            name: "bmul_<f32>".into(),
+            launches_per_frame: 40.0,
+            ms_per_frame: 2.375,
+            share: 0.25,
+        }],
     });
     report
 }
@@ -391,6 +400,10 @@ fn runtime_pages_plot_the_timeline_when_there_is_one() {
     assert!(with.contains(">\np99 27.75 ms\n</text>"));
     assert!(with.contains(">\nwarm-up (5 frames)\n</text>"));
     assert!(with.contains("id=\"driver\""));
+    // The kernel table, its name escaped.
+    assert!(
+        with.contains("<td><code>bmul_&lt;f32&gt;</code></td><td class=\"num\">2.375</td><td class=\"num\">25.0%</td>")
+    );
     let without = html(&runtime_report(), &sources());
     assert!(!without.contains("Latency of each frame"));
     assert!(!without.contains("id=\"driver\""));

@@ -731,7 +731,7 @@ fn driver_section(page: &mut Page, d: &DriverStats) {
             "The driver's device-to-host counts DIFFER from the gate's reads."
         }
     ));
-    let rows: [(&str, String); 12] = [
+    let rows: [(&str, String); 13] = [
         ("gate reads per frame", format!("{:.2}", d.gate_reads_per_frame)),
         ("cuMemcpyDtoH calls per frame", format!("{:.2}", d.dtoh_calls_per_frame)),
         (
@@ -744,6 +744,14 @@ fn driver_section(page: &mut Page, d: &DriverStats) {
             format!("{:.2}", d.htod_copies_per_frame),
         ),
         ("host-to-device bytes per frame", human_bytes(d.htod_bytes_per_frame)),
+        (
+            "host-to-device copies per frame after the warm-up",
+            format!(
+                "{:.2} ({})",
+                d.htod_copies_after_warmup_per_frame,
+                human_bytes(d.htod_bytes_after_warmup_per_frame)
+            ),
+        ),
         (
             "copies of unknown direction per frame",
             format!("{:.2}", d.unclassified_copies_per_frame),
@@ -763,5 +771,21 @@ fn driver_section(page: &mut Page, d: &DriverStats) {
             Esc(&value)
         ));
     }
-    page.push("</tbody>\n</table>\n</section>\n");
+    page.push("</tbody>\n</table>\n");
+    if !d.top_kernels.is_empty() {
+        page.push(
+            "<h3>Kernels with the most GPU time after the warm-up</h3>\n<table>\n<thead><tr><th>kernel</th><th>ms per frame</th><th>share</th><th>launches per frame</th></tr></thead>\n<tbody>\n",
+        );
+        for k in &d.top_kernels {
+            page.push_fmt(format_args!(
+                "<tr><td><code>{}</code></td><td class=\"num\">{:.3}</td><td class=\"num\">{:.1}%</td><td class=\"num\">{:.1}</td></tr>\n",
+                Esc(&k.name),
+                k.ms_per_frame,
+                k.share * 100.0,
+                k.launches_per_frame
+            ));
+        }
+        page.push("</tbody>\n</table>\n");
+    }
+    page.push("</section>\n");
 }
