@@ -68,12 +68,11 @@ impl HostDetections {
     pub fn upload(&self, gate: &Gate, device: &Device) -> candle_core::Result<Detections> {
         let k = self.scores.len();
         let flat: Vec<f32> = self.boxes.iter().flatten().copied().collect();
-        Ok(Detections {
-            boxes: gate.upload_vec(flat, (k, 4), device, symbol!(), "boxes")?, // d2h-site: legacy-upload-boxes
-            scores: gate.upload_slice(&self.scores, k, device, symbol!(), "scores")?, // d2h-site: legacy-upload-scores
-            labels: gate.upload_slice(&self.labels, k, device, symbol!(), "labels")?, // d2h-site: legacy-upload-labels
-            valid: gate.upload_slice(&self.valid, k, device, symbol!(), "valid")?, // d2h-site: legacy-upload-valid
-        })
+        let boxes = gate.upload_vec(flat, (k, 4), device, symbol!(), "boxes")?; // d2h-site: legacy-upload-boxes
+        let scores = gate.upload_slice(&self.scores, k, device, symbol!(), "scores")?; // d2h-site: legacy-upload-scores
+        let labels = gate.upload_slice(&self.labels, k, device, symbol!(), "labels")?; // d2h-site: legacy-upload-labels
+        let valid = gate.upload_slice(&self.valid, k, device, symbol!(), "valid")?; // d2h-site: legacy-upload-valid
+        Detections::from_parts(boxes, scores, labels, valid)
     }
 }
 

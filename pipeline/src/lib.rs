@@ -45,6 +45,8 @@ pub mod layers;
 pub mod legacy;
 pub mod matcher;
 pub mod modes;
+#[cfg(feature = "cuda")]
+mod nvrtc;
 pub mod orchestrator;
 mod phase;
 pub mod predictor;

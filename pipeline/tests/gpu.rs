@@ -11,6 +11,8 @@
 //! * graph mode (issue 15): replays equal the eager frames, a replayed frame
 //!   makes no host copy, no sync and at most three launches at the driver,
 //!   and a host read during a real capture fails it naming the line;
+//! * the fused ops (issue 15, item 4): the postprocess, cost and track-update
+//!   kernels give their CPU kernels' values on random inputs;
 //! * the real-size preset (issue 15, item 0) in f32, bf16 and f16: each
 //!   model's forward gives finite outputs of the right shapes, and the whole
 //!   pipeline runs eagerly and as a captured graph, replays equal to the
@@ -444,4 +446,102 @@ fn real_size_preset_in_every_dtype() {
         }
         assert_eq!(pipelines[1].graph_stats().unwrap().captured_frames, 1);
     }
+}
+
+/// `t`'s values as f32 on the host (a test's read, outside any gate).
+fn host_f32(t: &Tensor) -> Vec<f32> {
+    t.to_dtype(DType::F32)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_device(&Device::Cpu)
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap()
+}
+
+#[test]
+fn the_fused_kernels_give_their_cpu_kernels_values() {
+    use d2h_pipeline::detector::select::{SelectDetections, DET_WIDTH};
+    use d2h_pipeline::matcher::fused::{state_len, TrackCost, TrackStep, SLOT_WIDTH};
+
+    let dev = cuda();
+    let cpu = Device::Cpu;
+    let mut rng = Rng(0xf05ed);
+    // The postprocess: the small and the real preset's sizes. Scores may
+    // differ by an ulp (CUDA's expf), so they compare within 1e-6 and the
+    // rows' indices (label, box) exactly where the scores are distinct.
+    for (queries, classes, k) in [(32usize, 8usize, 8usize), (300, 80, 20), (300, 80, 300)] {
+        let n = queries * classes;
+        let logits: Vec<f32> = (0..n)
+            .map(|i| if i % 101 == 0 { f32::NAN } else { rng.unit() * 6.0 - 3.0 })
+            .collect();
+        let boxes: Vec<f32> = (0..queries * 4).map(|_| rng.unit()).collect();
+        let op = SelectDetections {
+            top_k: k,
+            score_threshold: 0.5,
+            width: 640.0,
+            height: 640.0,
+        };
+        let on = |d: &Device| {
+            let l = Tensor::from_slice(&logits, (1, queries, classes), d).unwrap();
+            let b = Tensor::from_slice(&boxes, (1, queries, 4), d).unwrap();
+            host_f32(&l.apply_op2_no_bwd(&b, &op).unwrap())
+        };
+        let (gpu, host) = (on(&dev), on(&cpu));
+        assert_eq!(gpu.len(), k * DET_WIDTH);
+        for (r, (g, h)) in gpu.chunks(DET_WIDTH).zip(host.chunks(DET_WIDTH)).enumerate() {
+            assert!((g[4] - h[4]).abs() <= 1e-6, "{n} scores, row {r}: {g:?} vs {h:?}");
+            if g[4] == h[4] {
+                assert_eq!(g, h, "{n} scores, row {r}");
+            }
+        }
+    }
+    // The tracker: 40 frames of random detections, each frame's cost and
+    // update on both devices from the same state, the GPU's state carried on.
+    let (slots, k) = (32usize, 20usize);
+    let cost_op = TrackCost {
+        slots,
+        iou_gate: 0.1,
+        class_weight: 0.5,
+        forbidden: FORBIDDEN,
+    };
+    let step_op = TrackStep { slots, max_age: 3.0 };
+    let mut state = vec![0f32; state_len(slots)];
+    for frame in 0..40 {
+        let mut dets = Vec::with_capacity(k * DET_WIDTH);
+        for d in 0..k {
+            let (x, y) = if d < 12 {
+                (30.0 * d as f32 + frame as f32, 20.0 * d as f32)
+            } else {
+                (rng.unit() * 600.0, rng.unit() * 600.0)
+            };
+            let valid = if rng.below(5) == 0 { 0.0 } else { 1.0 };
+            dets.extend_from_slice(&[x, y, x + 25.0, y + 25.0, rng.unit(), (d % 3) as f32, valid]);
+        }
+        let dets_on = |d: &Device| Tensor::from_slice(&dets, (k, DET_WIDTH), d).unwrap();
+        let state_on = |d: &Device| Tensor::from_slice(&state, state_len(slots), d).unwrap();
+        let gpu_cost = dets_on(&dev).apply_op2_no_bwd(&state_on(&dev), &cost_op).unwrap();
+        let host_cost = dets_on(&cpu).apply_op2_no_bwd(&state_on(&cpu), &cost_op).unwrap();
+        assert_eq!(host_f32(&gpu_cost), host_f32(&host_cost), "frame {frame}: cost");
+        let assignment = host_cost.apply_op1_no_bwd(&AssignOp { forbidden: FORBIDDEN }).unwrap();
+        let assignment_values = assignment.to_vec1::<i64>().unwrap();
+        let gpu_out = state_on(&dev)
+            .apply_op3_no_bwd(
+                &dets_on(&dev),
+                &Tensor::from_slice(&assignment_values, k, &dev).unwrap(),
+                &step_op,
+            )
+            .unwrap();
+        let host_out = state_on(&cpu)
+            .apply_op3_no_bwd(&dets_on(&cpu), &assignment, &step_op)
+            .unwrap();
+        let gpu_out = host_f32(&gpu_out);
+        assert_eq!(gpu_out, host_f32(&host_out), "frame {frame}: update");
+        state = gpu_out[..slots * SLOT_WIDTH + 1].to_vec();
+    }
+    assert!(
+        state[slots * SLOT_WIDTH] > slots as f32,
+        "the frames gave births beyond the slots"
+    );
 }

@@ -13,6 +13,7 @@ pub mod decoder;
 pub mod encoder;
 pub mod postprocess;
 pub mod resnet;
+pub mod select;
 
 use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::VarBuilder;

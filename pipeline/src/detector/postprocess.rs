@@ -7,7 +7,13 @@
 //! becomes 0), so a NaN in the weights or in a frame gives a defined result
 //! rather than a panic in the sort.
 //!
-//! The top-k is exact and sorts at most [`MAX_SORT_COLUMNS`] values per row:
+//! [`PostProcess::forward`] runs it as one fused op
+//! ([`super::select::SelectDetections`], one kernel on CUDA) and unpacks its
+//! rows into [`Detections`]' fields; [`PostProcess::forward_unfused`] is the
+//! same computation op by op, the specification the fused op is tested
+//! against.
+//!
+//! The op-by-op top-k is exact and sorts at most [`MAX_SORT_COLUMNS`] values per row:
 //! candle's CUDA `arg_sort` sorts each row in one thread block's shared
 //! memory (4 bytes a column, padded to a power of two, within the default
 //! 48 KiB), so the real-size detector's 300 × 80 scores are cut into rows of
@@ -23,6 +29,7 @@ use std::fmt;
 
 use candle_core::{DType, Result, Tensor, D};
 
+use super::select::{SelectDetections, DET_WIDTH};
 use crate::device_ops::{arange_on_device, ge_const, replace_nan, replace_non_finite};
 use crate::summary::TensorSummary;
 
@@ -39,6 +46,42 @@ pub struct Detections {
     pub labels: Tensor,
     /// `(K,)` u8, 1 where the score passes the threshold.
     pub valid: Tensor,
+    /// `(K, DET_WIDTH)` f32: the same detections a row each (`x1, y1, x2,
+    /// y2, score, label, valid`), as the fused tracker reads them.
+    pub packed: Tensor,
+}
+
+impl Detections {
+    /// Unpacks the fused postprocess's `(K, DET_WIDTH)` rows: four small
+    /// device copies, each field contiguous.
+    pub fn from_packed(packed: Tensor) -> Result<Detections> {
+        let (_, width) = packed.dims2()?;
+        if width != DET_WIDTH {
+            candle_core::bail!("packed detections have {DET_WIDTH} columns, got {:?}", packed.shape())
+        }
+        let column = |i: usize| packed.narrow(1, i, 1)?.squeeze(1);
+        Ok(Detections {
+            boxes: packed.narrow(1, 0, 4)?.contiguous()?,
+            scores: column(4)?.contiguous()?,
+            labels: column(5)?.to_dtype(DType::U32)?,
+            valid: column(6)?.to_dtype(DType::U8)?,
+            packed,
+        })
+    }
+
+    /// Detections from their fields (`(K, 4)` f32 boxes, `(K,)` f32 scores,
+    /// u32 labels, u8 validity), packed on their device.
+    pub fn from_parts(boxes: Tensor, scores: Tensor, labels: Tensor, valid: Tensor) -> Result<Detections> {
+        let column = |t: &Tensor| t.to_dtype(DType::F32)?.unsqueeze(1);
+        let packed = Tensor::cat(&[&boxes, &column(&scores)?, &column(&labels)?, &column(&valid)?], 1)?;
+        Ok(Detections {
+            boxes,
+            scores,
+            labels,
+            valid,
+            packed,
+        })
+    }
 }
 
 impl fmt::Debug for Detections {
@@ -65,8 +108,21 @@ pub struct PostProcess {
 }
 
 impl PostProcess {
-    /// `logits: (1, N, C)`, `boxes: (1, N, 4)` cxcywh in `[0, 1]` → [`Detections`].
+    /// `logits: (1, N, C)`, `boxes: (1, N, 4)` cxcywh in `[0, 1]`, f32 →
+    /// [`Detections`], through the fused op.
     pub fn forward(&self, logits: &Tensor, boxes: &Tensor) -> Result<Detections> {
+        let op = SelectDetections {
+            top_k: self.top_k,
+            score_threshold: self.score_threshold,
+            width: self.width as f32,
+            height: self.height as f32,
+        };
+        let packed = logits.contiguous()?.apply_op2_no_bwd(&boxes.contiguous()?, &op)?;
+        Detections::from_packed(packed)
+    }
+
+    /// [`PostProcess::forward`] op by op (about thirty kernels on CUDA).
+    pub fn forward_unfused(&self, logits: &Tensor, boxes: &Tensor) -> Result<Detections> {
         let (_, queries, classes) = logits.dims3()?;
         if self.top_k > queries * classes {
             candle_core::bail!("top_k {} exceeds queries × classes ({queries} × {classes})", self.top_k)
@@ -99,12 +155,7 @@ impl PostProcess {
             D::Minus1,
         )?;
         let valid = ge_const(&top_scores, f64::from(self.score_threshold))?;
-        Ok(Detections {
-            boxes: xyxy,
-            scores: top_scores,
-            labels,
-            valid,
-        })
+        Detections::from_parts(xyxy, top_scores, labels, valid)
     }
 }
 

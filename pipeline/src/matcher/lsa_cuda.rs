@@ -4,15 +4,14 @@
 //! per problem of the batch. The cost tensor is read where it lies and the
 //! `(B, R)` i64 result is a new device buffer: no host copy, no host sync.
 
-use std::sync::OnceLock;
-
 use candle_core::cuda_backend::cudarc::driver::{CudaSlice, CudaView, LaunchConfig, PushKernelArg};
-use candle_core::cuda_backend::cudarc::nvrtc;
 use candle_core::cuda_backend::WrapErr;
 use candle_core::CudaDevice;
 
-const SOURCE: &str = include_str!("lsa.cu");
-const MODULE: &str = "d2h_linear_assignment";
+const SOURCE: crate::nvrtc::Source = crate::nvrtc::Source {
+    module: "d2h_linear_assignment",
+    code: include_str!("lsa.cu"),
+};
 const FUNCTION: &str = "lsa_batched";
 
 /// The longest side the kernel accepts: its per-problem state lives in the
@@ -23,20 +22,6 @@ pub const MAX_SIDE: usize = 1024;
 const MAX_WARPS: usize = 32;
 /// `sizeof(Best)` in `lsa.cu`: a double and two ints.
 const BEST_BYTES: usize = 16;
-
-/// The PTX of `lsa.cu`, compiled on first use (about 25 ms) and kept for the
-/// process. A compile error is kept too, so every launch reports it.
-fn ptx() -> candle_core::Result<&'static str> {
-    static PTX: OnceLock<Result<String, String>> = OnceLock::new();
-    PTX.get_or_init(|| {
-        nvrtc::compile_ptx(SOURCE)
-            .map(|ptx| ptx.to_src())
-            .map_err(|e| format!("compiling lsa.cu with NVRTC: {e}"))
-    })
-    .as_ref()
-    .map(String::as_str)
-    .map_err(|e| candle_core::Error::Cuda(e.clone().into()))
-}
 
 /// Threads per block for a problem whose long side is `n`: enough that each
 /// thread scans a handful of columns per Dijkstra step, few enough that the
@@ -75,7 +60,7 @@ pub(crate) fn launch(
     if batch * rows == 0 {
         return Ok(());
     }
-    let func = device.get_or_load_custom_func(FUNCTION, MODULE, ptx()?)?;
+    let func = device.get_or_load_custom_func(FUNCTION, SOURCE.module, crate::nvrtc::ptx(SOURCE)?)?;
     let config = LaunchConfig {
         grid_dim: (batch as u32, 1, 1),
         block_dim: (threads_for(n), 1, 1),

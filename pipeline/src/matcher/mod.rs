@@ -1,11 +1,13 @@
 //! Tracking by linear assignment between this frame's detections and a fixed
 //! set of track slots, on the pipeline's device.
 //!
-//! The [`cost`] matrix and the track update (matched tracks take their
+//! The cost matrix and the track update (matched tracks take their
 //! detection's box and class, unmatched ones age and die after `max_age`
 //! frames, unmatched valid detections are born into free slots in order) are
-//! candle ops over fixed-size tensors; the assignment itself is the exact
-//! [`lsa::AssignOp`]. Nothing reads the device from the host.
+//! fused custom ops over fixed-size tensors ([`fused`]; [`unfused`] keeps
+//! their op-by-op form as a specification); the assignment itself is the
+//! exact [`lsa::AssignOp`]. A frame's tracking is three kernels on CUDA.
+//! Nothing reads the device from the host.
 //!
 //! When the device has no kernel for the assignment (Metal) or the fallback
 //! is forced, [`Tracker::update`] takes an emergency
@@ -18,23 +20,25 @@
 //! assignment and the track ids uploaded back.
 
 pub mod cost;
+pub mod fused;
 pub mod lsa;
 #[cfg(feature = "cuda")]
 pub mod lsa_cuda;
 pub mod reference;
+pub mod unfused;
 
 use std::fmt;
 
 use candle_core::{DType, Device, Tensor};
 
 use crate::detector::Detections;
-use crate::device_ops::{arange_on_device, cumsum_1d, le_const};
 use crate::summary::TensorSummary;
 use crate::symbol;
 use crate::transfer::Gate;
 use crate::Result;
 
 pub use cost::FORBIDDEN;
+pub use fused::{TrackCost, TrackStep};
 pub use lsa::AssignOp;
 
 /// Tracking parameters.
@@ -65,9 +69,13 @@ impl TrackerConfig {
     }
 }
 
-/// The track slots, on the device. `Debug` prints shapes, not values.
+/// The track slots, on the device: one packed f32 buffer ([`fused`]'s
+/// layout) and views of its columns. `Debug` prints shapes, not values.
 #[derive(Clone)]
 pub struct TrackState {
+    /// `(T · SLOT_WIDTH + 1,)` f32: each slot's row, then the next id. The
+    /// fields below are views of it and see every update.
+    pub packed: Tensor,
     /// `(T, 4)` f32 xyxy.
     pub boxes: Tensor,
     /// `(T,)` f32 class ids.
@@ -85,6 +93,7 @@ pub struct TrackState {
 impl fmt::Debug for TrackState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TrackState")
+            .field("packed", &TensorSummary(&self.packed))
             .field("boxes", &TensorSummary(&self.boxes))
             .field("labels", &TensorSummary(&self.labels))
             .field("ids", &TensorSummary(&self.ids))
@@ -96,35 +105,30 @@ impl fmt::Debug for TrackState {
 }
 
 impl TrackState {
-    /// Writes `new` into this state's buffers, in place: the buffers stay
-    /// the ones allocated at setup, which is what a captured frame needs
-    /// (memory allocated before a capture must not be freed inside it). A
-    /// clone of the state shares the buffers and sees the update.
-    fn assign(&self, new: &TrackState) -> candle_core::Result<()> {
-        let pairs = [
-            (&self.boxes, &new.boxes),
-            (&self.labels, &new.labels),
-            (&self.ids, &new.ids),
-            (&self.alive, &new.alive),
-            (&self.misses, &new.misses),
-            (&self.next_id, &new.next_id),
-        ];
-        for (dst, src) in pairs {
-            dst.slice_set(&src.contiguous()?, 0, 0)?;
-        }
-        Ok(())
+    /// `slots` empty slots (all zero: dead, ids from 0).
+    fn empty(slots: usize, device: &Device) -> candle_core::Result<Self> {
+        let packed = Tensor::zeros(fused::state_len(slots), DType::F32, device)?;
+        let rows = packed
+            .narrow(0, 0, slots * fused::SLOT_WIDTH)?
+            .reshape((slots, fused::SLOT_WIDTH))?;
+        let column = |i: usize| rows.narrow(1, i, 1)?.squeeze(1);
+        Ok(TrackState {
+            boxes: rows.narrow(1, 0, 4)?,
+            labels: column(4)?,
+            ids: column(5)?,
+            alive: column(6)?,
+            misses: column(7)?,
+            next_id: packed.narrow(0, slots * fused::SLOT_WIDTH, 1)?,
+            packed,
+        })
     }
 
-    fn empty(slots: usize, device: &Device) -> candle_core::Result<Self> {
-        let zeros = || Tensor::zeros(slots, DType::F32, device);
-        Ok(TrackState {
-            boxes: Tensor::zeros((slots, 4), DType::F32, device)?,
-            labels: zeros()?,
-            ids: zeros()?,
-            alive: zeros()?,
-            misses: zeros()?,
-            next_id: Tensor::zeros(1, DType::F32, device)?,
-        })
+    /// Writes a new packed state into this one's buffer, in place: the buffer
+    /// stays the one allocated at setup, which is what a captured frame
+    /// needs (memory allocated before a capture must not be freed inside
+    /// it), and the views see the update.
+    fn assign(&self, new: &Tensor) -> candle_core::Result<()> {
+        self.packed.slice_set(new, 0, 0)
     }
 }
 
@@ -133,8 +137,6 @@ impl TrackState {
 pub struct Tracker {
     pub(crate) cfg: TrackerConfig,
     state: TrackState,
-    /// `(1, T)` i64 slot indices, compared against assignments.
-    slot_index: Tensor,
     pub(crate) device: Device,
 }
 
@@ -173,12 +175,6 @@ fn is_missing_kernel(message: &str) -> bool {
         .any(|prefix| message.contains(prefix))
 }
 
-/// `w * new + (1 - w) * old`, `w: (T,)` broadcast over `new`'s trailing dims.
-fn blend(w: &Tensor, new: &Tensor, old: &Tensor) -> candle_core::Result<Tensor> {
-    let w = if new.rank() == 2 { w.unsqueeze(1)? } else { w.clone() };
-    new.broadcast_mul(&w)?.add(&old.broadcast_mul(&(1.0 - &w)?)?)
-}
-
 impl Tracker {
     pub fn new(cfg: TrackerConfig, device: &Device) -> Result<Self> {
         if cfg.max_tracks == 0 {
@@ -189,7 +185,6 @@ impl Tracker {
         Ok(Tracker {
             cfg,
             state: TrackState::empty(cfg.max_tracks, device)?,
-            slot_index: arange_on_device(cfg.max_tracks, DType::I64, device)?.unsqueeze(0)?,
             device: device.clone(),
         })
     }
@@ -201,16 +196,13 @@ impl Tracker {
 
     /// The gated cost matrix between `dets` and the slots, `(K, T)`.
     pub fn cost(&self, dets: &Detections) -> candle_core::Result<Tensor> {
-        cost::cost_matrix(
-            &dets.boxes,
-            &dets.labels.to_dtype(DType::F32)?,
-            &dets.valid.to_dtype(DType::F32)?,
-            &self.state.boxes,
-            &self.state.labels,
-            &self.state.alive,
-            self.cfg.iou_gate,
-            self.cfg.class_weight,
-        )
+        let op = TrackCost {
+            slots: self.cfg.max_tracks,
+            iou_gate: self.cfg.iou_gate,
+            class_weight: self.cfg.class_weight,
+            forbidden: FORBIDDEN,
+        };
+        dets.packed.contiguous()?.apply_op2_no_bwd(&self.state.packed, &op)
     }
 
     /// The assignment of a host cost matrix: each row's slot, -1 for none
@@ -280,61 +272,22 @@ impl Tracker {
         Ok(assignment)
     }
 
-    /// The track update for `assignment: (K,)` i64 (slot or -1), all device ops.
+    /// The track update for `assignment: (K,)` i64 (slot or -1), one fused
+    /// op: the state is updated in place; returns each detection's track id,
+    /// `(K,)` i64, -1 for none.
     pub(crate) fn apply(&mut self, dets: &Detections, assignment: &Tensor) -> candle_core::Result<Tensor> {
-        let s = &self.state;
-        let det_labels = dets.labels.to_dtype(DType::F32)?;
-        let det_valid = dets.valid.to_dtype(DType::F32)?;
-        // Matches: m[k, t] = 1 when detection k took slot t.
-        let m = assignment
-            .unsqueeze(1)?
-            .broadcast_eq(&self.slot_index)?
-            .to_dtype(DType::F32)?;
-        let matched_t = m.sum(0)?;
-        let matched_k = m.sum(1)?;
-        let mt = m.t()?.contiguous()?;
-        let boxes = blend(&matched_t, &mt.matmul(&dets.boxes)?, &s.boxes)?;
-        let labels = blend(
-            &matched_t,
-            &mt.matmul(&det_labels.unsqueeze(1)?)?.squeeze(1)?,
-            &s.labels,
-        )?;
-        let misses = ((&s.misses + 1.0)? * (1.0 - &matched_t)?)?;
-        let alive = (&s.alive * le_const(&misses, f64::from(self.cfg.max_age))?.to_dtype(DType::F32)?)?;
-        // Births: the r-th unmatched valid detection takes the r-th free slot.
-        let unborn = (&det_valid * (1.0 - &matched_k)?)?;
-        let free = (1.0 - &alive)?;
-        let rank_k = (cumsum_1d(&unborn)? - 1.0)?;
-        let rank_t = (cumsum_1d(&free)? - 1.0)?;
-        let b = rank_k
-            .unsqueeze(1)?
-            .broadcast_eq(&rank_t.unsqueeze(0)?)?
-            .to_dtype(DType::F32)?
-            .broadcast_mul(&unborn.unsqueeze(1)?)?
-            .broadcast_mul(&free.unsqueeze(0)?)?;
-        let born_t = b.sum(0)?;
-        let born_k = b.sum(1)?;
-        let bt = b.t()?.contiguous()?;
-        let new_ids = rank_k.broadcast_add(&s.next_id)?;
-        let boxes = blend(&born_t, &bt.matmul(&dets.boxes)?, &boxes)?;
-        let labels = blend(&born_t, &bt.matmul(&det_labels.unsqueeze(1)?)?.squeeze(1)?, &labels)?;
-        let ids = blend(&born_t, &bt.matmul(&new_ids.unsqueeze(1)?)?.squeeze(1)?, &s.ids)?;
-        let alive = (alive + &born_t)?;
-        let misses = (misses * (1.0 - &born_t)?)?;
-        let next_id = (&s.next_id + born_k.sum_keepdim(0)?)?;
-        // Each detection's id: its matched or newborn slot's, else -1.
-        let has = (&matched_k + &born_k)?;
-        let det_ids = (&m + &b)?.matmul(&ids.unsqueeze(1)?)?.squeeze(1)?;
-        let det_ids = ((det_ids * &has)? + (&has - 1.0)?)?;
-        self.state.assign(&TrackState {
-            boxes,
-            labels,
-            ids,
-            alive,
-            misses,
-            next_id,
-        })?;
-        det_ids.to_dtype(DType::I64)
+        let op = TrackStep {
+            slots: self.cfg.max_tracks,
+            max_age: self.cfg.max_age as f32,
+        };
+        let k = dets.packed.dim(0)?;
+        let out = self
+            .state
+            .packed
+            .apply_op3_no_bwd(&dets.packed.contiguous()?, &assignment.contiguous()?, &op)?;
+        let len = fused::state_len(self.cfg.max_tracks);
+        self.state.assign(&out.narrow(0, 0, len)?)?;
+        out.narrow(0, len, k)?.to_dtype(DType::I64)
     }
 }
 
@@ -406,12 +359,13 @@ mod tests {
         let (mut tracker, _) = tracker_and_cost();
         let gate = Gate::new();
         let dev = Device::Cpu;
-        let dets = Detections {
-            boxes: Tensor::zeros((2, 4), DType::F32, &dev).unwrap(),
-            scores: Tensor::zeros(2, DType::F32, &dev).unwrap(),
-            labels: Tensor::zeros(2, DType::U32, &dev).unwrap(),
-            valid: Tensor::zeros(2, DType::U8, &dev).unwrap(),
-        };
+        let dets = Detections::from_parts(
+            Tensor::zeros((2, 4), DType::F32, &dev).unwrap(),
+            Tensor::zeros(2, DType::F32, &dev).unwrap(),
+            Tensor::zeros(2, DType::U32, &dev).unwrap(),
+            Tensor::zeros(2, DType::U8, &dev).unwrap(),
+        )
+        .unwrap();
         tracker.update(&gate, &dets).unwrap();
         assert_eq!(gate.fallbacks(), 0);
         assert!(gate.records().is_empty());

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod frame_path;
+mod fused;
 mod graph;
 mod matcher;
 mod no_forbidden_api;

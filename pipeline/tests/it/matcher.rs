@@ -130,12 +130,13 @@ fn device_op_matches_the_host_solver_and_drops_forbidden_pairs() {
 fn dets(boxes: &[[f32; 4]], labels: &[u32], valid: &[u8]) -> Detections {
     let dev = Device::Cpu;
     let k = boxes.len();
-    Detections {
-        boxes: Tensor::from_vec(boxes.iter().flatten().copied().collect::<Vec<_>>(), (k, 4), &dev).unwrap(),
-        scores: Tensor::ones(k, DType::F32, &dev).unwrap(),
-        labels: Tensor::from_slice(labels, k, &dev).unwrap(),
-        valid: Tensor::from_slice(valid, k, &dev).unwrap(),
-    }
+    Detections::from_parts(
+        Tensor::from_vec(boxes.iter().flatten().copied().collect::<Vec<_>>(), (k, 4), &dev).unwrap(),
+        Tensor::ones(k, DType::F32, &dev).unwrap(),
+        Tensor::from_slice(labels, k, &dev).unwrap(),
+        Tensor::from_slice(valid, k, &dev).unwrap(),
+    )
+    .unwrap()
 }
 
 #[test]

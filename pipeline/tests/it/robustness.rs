@@ -63,6 +63,7 @@ fn debug_prints_shapes_not_values_and_records_nothing() {
         scores: marked(&[k], DType::F32),
         labels: marked(&[k], DType::U32),
         valid: marked(&[k], DType::U8),
+        packed: marked(&[k, 7], DType::F32),
     };
     let out = assert_no_values("Detections", &dets);
     assert!(out.contains("valid: u8[4] on cpu"), "{out}");
