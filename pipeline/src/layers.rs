@@ -10,9 +10,10 @@
 //! followed by a concatenation (`Tensor::conv2d` chunks the input and the
 //! kernel by group): a depthwise convolution over `C` channels is `C` im2col
 //! and GEMM launches plus a `cat`, about 12,000 kernels for TinyViT-5M's
-//! image, and on the CPU twice the time of the shifted form. [`DepthwiseConv2d`]
-//! is `k²` strided-view multiplies and `k² − 1` additions whatever `C` is,
-//! built from candle ops only (no host work, any device, any float dtype).
+//! image. [`DepthwiseConv2d`] is one kernel whatever `C` is; its former
+//! form, `k²` strided-view multiplies and `k² − 1` additions from candle ops
+//! only ([`DepthwiseConv2d::forward_shifted`]), stays as the reference the op
+//! is tested against.
 
 use std::fmt;
 
@@ -104,20 +105,21 @@ impl Module for ConvBn {
     }
 }
 
-/// A depthwise `k × k` convolution (one filter per channel) as shifted
-/// multiply–adds: `y[c, i, j] = b[c] + Σ_{dy,dx} x̂[c, i·s + dy, j·s + dx] · w[c, dy, dx]`,
-/// `x̂` the input zero-padded by `padding`. The `k²` per-channel taps are
-/// cut from the weight once, when built. A stride above 1 computes the
-/// stride-1 map and keeps every `s`-th row and column (the only stride-2
-/// depthwise convolutions of the models are TinyViT's two downsamplings).
+/// A depthwise `k × k` convolution (one filter per channel):
+/// `y[c, i, j] = b[c] + Σ_{dy,dx} x̂[c, i·s + dy, j·s + dx] · w[c, dy, dx]`,
+/// `x̂` the input zero-padded by `padding`, as one
+/// [`crate::depthwise::DepthwiseConv`] op.
 #[derive(Clone)]
 pub struct DepthwiseConv2d {
-    /// `(C, 1, k, k)`.
+    /// `(C, 1, k, k)`, contiguous.
     weight: Tensor,
-    /// `k²` tensors of `(1, C, 1, 1)`, row-major over `(dy, dx)`.
+    /// `k²` tensors of `(1, C, 1, 1)`, row-major over `(dy, dx)`, for
+    /// [`DepthwiseConv2d::forward_shifted`].
     taps: Vec<Tensor>,
-    /// `(1, C, 1, 1)`.
+    /// `(1, C, 1, 1)`, for [`DepthwiseConv2d::forward_shifted`].
     bias: Option<Tensor>,
+    /// `(C,)`, zeros without a bias, for the op.
+    op_bias: Tensor,
     kernel: usize,
     stride: usize,
     padding: usize,
@@ -147,11 +149,16 @@ impl DepthwiseConv2d {
         let taps = (0..k * k)
             .map(|i| by_tap.narrow(0, i, 1)?.reshape((1, channels, 1, 1)))
             .collect::<Result<Vec<_>>>()?;
+        let op_bias = match &bias {
+            Some(b) => b.reshape(channels)?.contiguous()?,
+            None => Tensor::zeros(channels, weight.dtype(), weight.device())?,
+        };
         let bias = bias.map(|b| b.reshape((1, channels, 1, 1))).transpose()?;
         Ok(Self {
-            weight,
+            weight: weight.contiguous()?,
             taps,
             bias,
+            op_bias,
             kernel: k,
             stride,
             padding,
@@ -161,6 +168,20 @@ impl DepthwiseConv2d {
 
 impl Module for DepthwiseConv2d {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let op = crate::depthwise::DepthwiseConv {
+            stride: self.stride,
+            padding: self.padding,
+        };
+        xs.contiguous()?.apply_op3_no_bwd(&self.weight, &self.op_bias, &op)
+    }
+}
+
+impl DepthwiseConv2d {
+    /// The convolution as `k²` shifted multiply–adds of candle ops (about 20
+    /// kernels; the form before the op, kept as its reference). A stride
+    /// above 1 computes the stride-1 map and keeps every `s`-th row and
+    /// column.
+    pub fn forward_shifted(&self, xs: &Tensor) -> Result<Tensor> {
         let (b, c, h, w) = xs.dims4()?;
         let (k, s, p) = (self.kernel, self.stride, self.padding);
         if c != self.taps[0].dim(1)? {

@@ -34,6 +34,7 @@
 pub mod alloc;
 pub mod capture;
 pub mod config;
+pub mod depthwise;
 pub mod detector;
 pub mod device_ops;
 pub mod driver;

@@ -8,10 +8,12 @@
 // Output rows (7 floats): x1, y1, x2, y2, score, label, valid (0/1).
 
 #define SELECT_MAX_WARPS 32
+// NVRTC compiles without math.h: no INFINITY macro.
+#define SELECT_INF __int_as_float(0x7f800000)
 
 __device__ __forceinline__ float clean_score(float logit) {
     // A NaN logit ranks last: sigmoid(-inf) = 0.
-    float x = isnan(logit) ? -INFINITY : logit;
+    float x = isnan(logit) ? -SELECT_INF : logit;
     return 1.0f / (1.0f + expf(-x));
 }
 
@@ -43,7 +45,7 @@ extern "C" __global__ void select_detections(
     const int warp = tid >> 5;
     const int warps = (blockDim.x + 31) >> 5;
     if (tid == 0) {
-        last_score = INFINITY;
+        last_score = SELECT_INF;
         last_index = -1;
     }
     __syncthreads();
