@@ -7,6 +7,9 @@
 #   scripts/build-cuda.sh                 # the d2h binary -> gpu-out/d2h
 #   scripts/build-cuda.sh --tests         # also the GPU test and bench binaries -> gpu-out/tests/
 #
+# Every pipeline/src/**/*.cu is compiled with NVRTC first (scripts/check-kernels.py), as the
+# pipeline compiles them on the GPU machine.
+#
 # A clean build takes about 13 minutes on 2 cores (candle-kernels' nvcc step is 10 of them);
 # incremental ones take seconds to a minute. The binary needs libcuda.so.1 (the driver) and the
 # CUDA 13 libraries at run time: it cannot start on a machine without them.
@@ -19,6 +22,8 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target-cuda}
 out="$root/gpu-out"
 mkdir -p "$out"
 
+# The pipeline's own kernels compile with NVRTC on the GPU machine, at first use: check them here.
+python3 "$root/scripts/check-kernels.py"
 cargo build --locked --release --features cuda --bin d2h
 strip -o "$out/d2h" "$CARGO_TARGET_DIR/release/d2h"
 echo "built $out/d2h ($(du -h "$out/d2h" | cut -f1))" >&2
@@ -27,7 +32,7 @@ if [ "${1:-}" = "--tests" ]; then
   mkdir -p "$out/tests"
   # The pipeline's GPU tests and benches (their paths come from the JSON messages); the CPU tests
   # run in CI and are not rebuilt here (each test binary links candle with LTO: minutes apiece).
-  cargo test --locked --release --features cuda -p d2h-pipeline --test gpu --bench lsa_gpu --no-run --message-format json \
+  cargo test --locked --release --features cuda -p d2h-pipeline --test gpu --bench lsa_gpu --bench graph_interleaved --no-run --message-format json \
     | python3 -c '
 import json, sys
 for line in sys.stdin:
