@@ -37,14 +37,16 @@ pub struct ConvBn {
 
 #[derive(Clone)]
 enum ConvKind {
-    Dense(Conv2d),
+    /// The convolution without its bias, and the bias `(C_out,)`, added by
+    /// [`crate::bias::add_bias`].
+    Dense(Conv2d, Tensor),
     Depthwise(DepthwiseConv2d),
 }
 
 impl fmt::Debug for ConvBn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (kind, dims) = match &self.conv {
-            ConvKind::Dense(c) => ("dense", c.weight().dims()),
+            ConvKind::Dense(c, _) => ("dense", c.weight().dims()),
             ConvKind::Depthwise(d) => ("depthwise", d.weight.dims()),
         };
         f.debug_struct("ConvBn")
@@ -90,7 +92,7 @@ impl ConvBn {
         let conv = if groups > 1 && groups == c_in && c_in == c_out && cfg.dilation == 1 {
             ConvKind::Depthwise(DepthwiseConv2d::new(weight, Some(bias), cfg.stride, cfg.padding)?)
         } else {
-            ConvKind::Dense(Conv2d::new(weight, Some(bias), cfg))
+            ConvKind::Dense(Conv2d::new(weight, None, cfg), bias)
         };
         Ok(Self { conv })
     }
@@ -99,7 +101,7 @@ impl ConvBn {
 impl Module for ConvBn {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         match &self.conv {
-            ConvKind::Dense(c) => c.forward(xs),
+            ConvKind::Dense(c, bias) => crate::bias::add_bias(&c.forward(xs)?, bias, 1),
             ConvKind::Depthwise(d) => d.forward(xs),
         }
     }
@@ -230,6 +232,64 @@ impl DepthwiseConv2d {
             None => Ok(ys),
         }
     }
+}
+
+/// A linear layer, `y = x Wᵀ + b`: candle-nn's product, and its bias added
+/// by [`crate::bias::add_bias`] rather than a broadcast add (the same values;
+/// see [`crate::bias`] for why).
+#[derive(Clone)]
+pub struct Linear {
+    product: candle_nn::Linear,
+    bias: Option<Tensor>,
+}
+
+impl fmt::Debug for Linear {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Linear")
+            .field("weight", &self.product.weight().dims())
+            .field("bias", &self.bias.is_some())
+            .finish()
+    }
+}
+
+impl Linear {
+    /// `weight: (out, in)`, `bias: (out,)`.
+    pub fn new(weight: Tensor, bias: Option<Tensor>) -> Self {
+        Linear {
+            product: candle_nn::Linear::new(weight, None),
+            bias,
+        }
+    }
+
+    pub fn weight(&self) -> &Tensor {
+        self.product.weight()
+    }
+
+    pub fn bias(&self) -> Option<&Tensor> {
+        self.bias.as_ref()
+    }
+}
+
+impl Module for Linear {
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let ys = self.product.forward(xs)?;
+        match &self.bias {
+            Some(bias) => crate::bias::add_bias(&ys, bias, ys.rank() - 1),
+            None => Ok(ys),
+        }
+    }
+}
+
+/// A [`Linear`] named by `vb` (`weight`, `bias`), initialised as candle-nn's `linear`.
+pub fn linear(in_dim: usize, out_dim: usize, vb: VarBuilder) -> Result<Linear> {
+    let layer = candle_nn::linear(in_dim, out_dim, vb)?;
+    Ok(Linear::new(layer.weight().clone(), layer.bias().cloned()))
+}
+
+/// A [`Linear`] without bias, initialised as candle-nn's `linear_no_bias`.
+pub fn linear_no_bias(in_dim: usize, out_dim: usize, vb: VarBuilder) -> Result<Linear> {
+    let layer = candle_nn::linear_no_bias(in_dim, out_dim, vb)?;
+    Ok(Linear::new(layer.weight().clone(), None))
 }
 
 #[cfg(test)]

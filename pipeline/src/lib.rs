@@ -32,6 +32,7 @@
 //! gate counts what would be transfers on a GPU.
 
 pub mod alloc;
+pub mod bias;
 pub mod capture;
 pub mod config;
 pub mod depthwise;
@@ -49,6 +50,7 @@ pub mod modes;
 #[cfg(feature = "cuda")]
 mod nvrtc;
 pub mod orchestrator;
+pub mod patch;
 mod phase;
 pub mod predictor;
 pub mod report;

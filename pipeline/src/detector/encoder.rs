@@ -6,7 +6,9 @@
 use std::fmt;
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{layer_norm, linear, LayerNorm, Linear, VarBuilder};
+use candle_nn::{layer_norm, LayerNorm, VarBuilder};
+
+use crate::layers::{linear, Linear};
 
 use super::decoder::Attention;
 use crate::flops::Flops;

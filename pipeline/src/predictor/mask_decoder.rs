@@ -16,6 +16,7 @@ use candle_nn::{Module, VarBuilder};
 use super::sam::transformer::TwoWayTransformer;
 use super::sam::{linear, LayerNorm2d, Linear};
 use crate::flops::Flops;
+use crate::patch::PatchConvTranspose2d;
 
 /// The two-way transformer's constants, as [`MaskDecoder::new`] builds it.
 const TRANSFORMER_DEPTH: usize = 2;
@@ -65,9 +66,9 @@ pub struct MaskDecoder {
     iou_token: candle_nn::Embedding,
     mask_tokens: candle_nn::Embedding,
     iou_prediction_head: Mlp,
-    output_upscaling_conv1: candle_nn::ConvTranspose2d,
+    output_upscaling_conv1: PatchConvTranspose2d,
     output_upscaling_ln: LayerNorm2d,
-    output_upscaling_conv2: candle_nn::ConvTranspose2d,
+    output_upscaling_conv2: PatchConvTranspose2d,
     num_mask_tokens: usize,
     output_hypernetworks_mlps: Vec<Mlp>,
     transformer: TwoWayTransformer,
@@ -133,9 +134,9 @@ impl MaskDecoder {
             iou_token,
             mask_tokens,
             iou_prediction_head,
-            output_upscaling_conv1,
+            output_upscaling_conv1: PatchConvTranspose2d::from_candle(&output_upscaling_conv1)?,
             output_upscaling_ln,
-            output_upscaling_conv2,
+            output_upscaling_conv2: PatchConvTranspose2d::from_candle(&output_upscaling_conv2)?,
             num_mask_tokens,
             output_hypernetworks_mlps,
             transformer,

@@ -26,7 +26,7 @@
 //! use: it embeds its boxes itself). `tests/it/no_forbidden_api.rs` exempts
 //! this directory for that reason.
 
-pub use candle_nn::Linear;
+pub use crate::layers::Linear;
 use candle_core::{DType, Result, Tensor};
 use candle_nn::{Module, VarBuilder};
 
@@ -38,9 +38,9 @@ pub mod transformer;
 
 pub fn linear(vb: VarBuilder, in_dim: usize, out_dim: usize, bias: bool) -> Result<Linear> {
     if bias {
-        candle_nn::linear(in_dim, out_dim, vb)
+        crate::layers::linear(in_dim, out_dim, vb)
     } else {
-        candle_nn::linear_no_bias(in_dim, out_dim, vb)
+        crate::layers::linear_no_bias(in_dim, out_dim, vb)
     }
 }
 

@@ -5,7 +5,9 @@
 //! `candle` is spelt `candle_core`. Nothing else.
 
 use candle_core::{Result, Tensor};
-use candle_nn::{layer_norm, LayerNorm, Linear, Module, VarBuilder};
+use candle_nn::{layer_norm, LayerNorm, Module, VarBuilder};
+
+use crate::layers::Linear;
 
 #[derive(Debug)]
 struct Attention {
@@ -24,10 +26,10 @@ impl Attention {
         vb: VarBuilder,
     ) -> Result<Self> {
         let internal_dim = embedding_dim / downsample_rate;
-        let q_proj = candle_nn::linear(embedding_dim, internal_dim, vb.pp("q_proj"))?;
-        let k_proj = candle_nn::linear(embedding_dim, internal_dim, vb.pp("k_proj"))?;
-        let v_proj = candle_nn::linear(embedding_dim, internal_dim, vb.pp("v_proj"))?;
-        let out_proj = candle_nn::linear(internal_dim, embedding_dim, vb.pp("out_proj"))?;
+        let q_proj = crate::layers::linear(embedding_dim, internal_dim, vb.pp("q_proj"))?;
+        let k_proj = crate::layers::linear(embedding_dim, internal_dim, vb.pp("k_proj"))?;
+        let v_proj = crate::layers::linear(embedding_dim, internal_dim, vb.pp("v_proj"))?;
+        let out_proj = crate::layers::linear(internal_dim, embedding_dim, vb.pp("out_proj"))?;
         Ok(Self {
             q_proj,
             k_proj,
