@@ -34,6 +34,7 @@
 pub mod alloc;
 pub mod bias;
 pub mod capture;
+pub mod channel_norm;
 pub mod config;
 pub mod depthwise;
 pub mod detector;

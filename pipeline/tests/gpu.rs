@@ -12,7 +12,9 @@
 //!   makes no host copy, no sync and at most three launches at the driver,
 //!   and a host read during a real capture fails it naming the line;
 //! * the fused ops (issue 15, item 4): the postprocess, cost and track-update
-//!   kernels give their CPU kernels' values on random inputs;
+//!   kernels give their CPU kernels' values on random inputs, and so do the
+//!   layer kernels (depthwise convolution, bias add, patch scatter, channel
+//!   norm) in f32, bf16 and f16;
 //! * the real-size preset (issue 15, item 0) in f32, bf16 and f16: each
 //!   model's forward gives finite outputs of the right shapes, and the whole
 //!   pipeline runs eagerly and as a captured graph, replays equal to the
@@ -544,4 +546,83 @@ fn the_fused_kernels_give_their_cpu_kernels_values() {
         state[slots * SLOT_WIDTH] > slots as f32,
         "the frames gave births beyond the slots"
     );
+}
+
+/// Uniform values in `[-1, 1)` of `shape` on the CPU.
+fn uniform(rng: &mut Rng, shape: &[usize]) -> Tensor {
+    let n: usize = shape.iter().product();
+    let values: Vec<f32> = (0..n).map(|_| rng.unit() * 2.0 - 1.0).collect();
+    Tensor::from_vec(values, shape, &Device::Cpu).unwrap()
+}
+
+#[test]
+fn the_layer_kernels_give_their_cpu_kernels_values() {
+    use d2h_pipeline::bias::BiasAdd;
+    use d2h_pipeline::channel_norm::ChannelNorm;
+    use d2h_pipeline::depthwise::DepthwiseConv;
+    use d2h_pipeline::patch::PatchScatter;
+
+    let dev = cuda();
+    let mut rng = Rng(0x1a7e5);
+    let max_diff = |a: &Tensor, b: &Tensor| {
+        let (a, b) = (host_f32(a), host_f32(b));
+        a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max)
+    };
+    for (dtype, tolerance) in [(DType::F32, 1e-5f32), (DType::BF16, 2e-2), (DType::F16, 2e-3)] {
+        let on = |t: &Tensor, d: &Device| t.to_dtype(dtype).unwrap().to_device(d).unwrap();
+        // TinyViT's depthwise convolutions: 3 x 3, stride 1 and 2.
+        let x = uniform(&mut rng, &[2, 16, 33, 31]);
+        let w = uniform(&mut rng, &[16, 1, 3, 3]);
+        let b = uniform(&mut rng, &[16]);
+        for stride in [1, 2] {
+            let op = DepthwiseConv { stride, padding: 1 };
+            let gpu = on(&x, &dev)
+                .apply_op3_no_bwd(&on(&w, &dev), &on(&b, &dev), &op)
+                .unwrap();
+            let cpu = on(&x, &Device::Cpu)
+                .apply_op3_no_bwd(&on(&w, &Device::Cpu), &on(&b, &Device::Cpu), &op)
+                .unwrap();
+            assert!(max_diff(&gpu, &cpu) <= tolerance, "depthwise {dtype:?} stride {stride}");
+        }
+        // A bias along each axis.
+        for axis in [1usize, 3] {
+            let bias = uniform(&mut rng, &[x.dim(axis).unwrap()]);
+            let op = BiasAdd { axis };
+            let gpu = on(&x, &dev).apply_op2_no_bwd(&on(&bias, &dev), &op).unwrap();
+            let cpu = on(&x, &Device::Cpu)
+                .apply_op2_no_bwd(&on(&bias, &Device::Cpu), &op)
+                .unwrap();
+            assert!(max_diff(&gpu, &cpu) <= tolerance, "bias {dtype:?} axis {axis}");
+        }
+        // The transposed convolution's scatter: 4 channels, 2 x 2 patches, 5 x 7 pixels.
+        let y = uniform(&mut rng, &[3, 16, 35]);
+        let bias = uniform(&mut rng, &[4]);
+        let op = PatchScatter {
+            channels: 4,
+            kernel: 2,
+            height: 5,
+            width: 7,
+        };
+        let gpu = on(&y, &dev).apply_op2_no_bwd(&on(&bias, &dev), &op).unwrap();
+        let cpu = on(&y, &Device::Cpu)
+            .apply_op2_no_bwd(&on(&bias, &Device::Cpu), &op)
+            .unwrap();
+        assert_eq!(gpu.dims(), [3, 4, 10, 14]);
+        assert!(max_diff(&gpu, &cpu) <= tolerance, "patch scatter {dtype:?}");
+        // SAM's LayerNorm2d over 32 channels.
+        let x = uniform(&mut rng, &[2, 32, 9, 8]);
+        let (weight, shift) = (uniform(&mut rng, &[32]), uniform(&mut rng, &[32]));
+        let op = ChannelNorm { eps: 1e-6 };
+        let gpu = on(&x, &dev)
+            .apply_op3_no_bwd(&on(&weight, &dev), &on(&shift, &dev), &op)
+            .unwrap();
+        let cpu = on(&x, &Device::Cpu)
+            .apply_op3_no_bwd(&on(&weight, &Device::Cpu), &on(&shift, &Device::Cpu), &op)
+            .unwrap();
+        assert!(
+            max_diff(&gpu, &cpu) <= tolerance,
+            "channel norm {dtype:?}: {}",
+            max_diff(&gpu, &cpu)
+        );
+    }
 }

@@ -53,9 +53,29 @@ pub struct LayerNorm2d {
 }
 
 impl LayerNorm2d {
+    /// A norm with the given `(C,)` scale and shift.
+    pub fn from_parts(weight: Tensor, bias: Tensor, eps: f64) -> Self {
+        let num_channels = weight.dims().first().copied().unwrap_or(0);
+        Self {
+            weight,
+            bias,
+            num_channels,
+            eps,
+        }
+    }
+
+    /// The same norm with its scale and shift in `dtype`.
+    pub fn to_dtype(&self, dtype: DType) -> Result<Self> {
+        Ok(Self::from_parts(
+            self.weight.to_dtype(dtype)?,
+            self.bias.to_dtype(dtype)?,
+            self.eps,
+        ))
+    }
+
     pub fn new(num_channels: usize, eps: f64, vb: VarBuilder) -> Result<Self> {
-        let weight = vb.get(num_channels, "weight")?;
-        let bias = vb.get(num_channels, "bias")?;
+        let weight = vb.get(num_channels, "weight")?.contiguous()?;
+        let bias = vb.get(num_channels, "bias")?.contiguous()?;
         Ok(Self {
             weight,
             bias,
@@ -66,7 +86,18 @@ impl LayerNorm2d {
 }
 
 impl Module for LayerNorm2d {
+    /// One [`crate::channel_norm::ChannelNorm`] op: the arithmetic of
+    /// [`LayerNorm2d::forward_unfused`] in one kernel.
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let op = crate::channel_norm::ChannelNorm { eps: self.eps as f32 };
+        xs.contiguous()?.apply_op3_no_bwd(&self.weight, &self.bias, &op)
+    }
+}
+
+impl LayerNorm2d {
+    /// The layer op by op (upstream's form, statistics in f32): the
+    /// specification [`Module::forward`] is tested against.
+    pub fn forward_unfused(&self, xs: &Tensor) -> Result<Tensor> {
         // Statistics in f32 for f16/bf16 inputs, as candle-nn's `LayerNorm`
         // does: the squares overflow f16 beyond 256.
         let dtype = xs.dtype();
