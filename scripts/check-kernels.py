@@ -23,9 +23,15 @@ def default_library() -> str:
     return str(home / ".cache/d2h-cuda13/nvidia/cu13/lib/libnvrtc.so.13")
 
 
+# As pipeline/src/nvrtc.rs: a source whose first line is this gets dtype.cuh before it.
+USES_DTYPE = b"// uses dtype.cuh"
+
+
 def compile_source(lib, path: pathlib.Path) -> tuple[bool, str]:
     program = ctypes.c_void_p()
     source = path.read_bytes()
+    if source.startswith(USES_DTYPE):
+        source = (path.parent / "dtype.cuh").read_bytes() + b"\n" + source
     if lib.nvrtcCreateProgram(ctypes.byref(program), source, str(path).encode(), 0, None, None) != 0:
         return False, "nvrtcCreateProgram failed"
     options = (ctypes.c_char_p * len(OPTIONS))(*OPTIONS)

@@ -12,6 +12,10 @@
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor, WithDType};
 
+use crate::op_layout::contiguous_part;
+#[cfg(feature = "cuda")]
+use crate::op_layout::contiguous_range;
+
 /// `x + bias` with `bias: (C,)` along dimension `axis` of `x` (`C` its size).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BiasAdd {
@@ -59,14 +63,6 @@ impl BiasAdd {
     }
 }
 
-/// The part of `data` that `layout` covers, which must be contiguous.
-fn contiguous_part<'a, T>(what: &str, data: &'a [T], layout: &Layout) -> Result<&'a [T]> {
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("bias-add expects a contiguous {what}"),
-    }
-}
-
 impl CustomOp2 for BiasAdd {
     fn name(&self) -> &'static str {
         "bias-add"
@@ -83,8 +79,8 @@ impl CustomOp2 for BiasAdd {
         macro_rules! run {
             ($variant:ident, $x:expr, $b:expr) => {
                 CpuStorage::$variant(Self::add(
-                    contiguous_part("input", $x, x_layout)?,
-                    contiguous_part("bias", $b, bias_layout)?,
+                    contiguous_part("bias-add", "input", $x, x_layout)?,
+                    contiguous_part("bias-add", "bias", $b, bias_layout)?,
                     inner,
                     channels,
                 ))
@@ -117,11 +113,10 @@ impl CustomOp2 for BiasAdd {
             code: include_str!("bias.cu"),
         };
         let (numel, inner, channels) = self.dims(x_layout, bias_layout)?;
-        let range = |what: &str, layout: &Layout| match layout.contiguous_offsets() {
-            Some((start, end)) => Ok(start..end),
-            None => Err(candle_core::Error::Msg(format!("bias-add expects a contiguous {what}"))),
-        };
-        let (xr, br) = (range("input", x_layout)?, range("bias", bias_layout)?);
+        let (xr, br) = (
+            contiguous_range("bias-add", "input", x_layout)?,
+            contiguous_range("bias-add", "bias", bias_layout)?,
+        );
         let device = x.device.clone();
         let config = LaunchConfig {
             grid_dim: (numel.div_ceil(256).max(1).min(1 << 16) as u32, 1, 1),

@@ -12,6 +12,10 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, WithDType};
 
+use crate::op_layout::contiguous_part;
+#[cfg(feature = "cuda")]
+use crate::op_layout::contiguous_range;
+
 /// `x: (B, C, H, W)`, `weight` and `bias: (C,)`, one dtype, contiguous.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ChannelNorm {
@@ -73,14 +77,6 @@ impl ChannelNorm {
     }
 }
 
-/// The part of `data` that `layout` covers, which must be contiguous.
-fn contiguous_part<'a, T>(what: &str, data: &'a [T], layout: &Layout) -> Result<&'a [T]> {
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("channel-norm expects a contiguous {what}"),
-    }
-}
-
 impl CustomOp3 for ChannelNorm {
     fn name(&self) -> &'static str {
         "channel-norm"
@@ -99,9 +95,9 @@ impl CustomOp3 for ChannelNorm {
         macro_rules! run {
             ($variant:ident, $x:expr, $w:expr, $b:expr) => {
                 CpuStorage::$variant(self.normalise(
-                    contiguous_part("input", $x, x_layout)?,
-                    contiguous_part("weight", $w, weight_layout)?,
-                    contiguous_part("bias", $b, bias_layout)?,
+                    contiguous_part("channel-norm", "input", $x, x_layout)?,
+                    contiguous_part("channel-norm", "weight", $w, weight_layout)?,
+                    contiguous_part("channel-norm", "bias", $b, bias_layout)?,
                     batch,
                     channels,
                     plane,
@@ -137,16 +133,10 @@ impl CustomOp3 for ChannelNorm {
             code: include_str!("channel_norm.cu"),
         };
         let (batch, channels, plane) = self.dims(x_layout, weight_layout, bias_layout)?;
-        let range = |what: &str, layout: &Layout| match layout.contiguous_offsets() {
-            Some((start, end)) => Ok(start..end),
-            None => Err(candle_core::Error::Msg(format!(
-                "channel-norm expects a contiguous {what}"
-            ))),
-        };
         let (xr, wr, br) = (
-            range("input", x_layout)?,
-            range("weight", weight_layout)?,
-            range("bias", bias_layout)?,
+            contiguous_range("channel-norm", "input", x_layout)?,
+            contiguous_range("channel-norm", "weight", weight_layout)?,
+            contiguous_range("channel-norm", "bias", bias_layout)?,
         );
         let numel = x_layout.shape().elem_count();
         let pixels = batch * plane;

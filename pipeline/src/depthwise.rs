@@ -14,6 +14,9 @@
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, WithDType};
 
 use crate::flops::conv_out;
+use crate::op_layout::contiguous_part;
+#[cfg(feature = "cuda")]
+use crate::op_layout::contiguous_range;
 
 /// `y = depthwise_conv(x, weight) + bias`: `x: (B, C, H, W)`, `weight:
 /// (C, 1, k, k)`, `bias: (C,)`, one dtype, contiguous → `(B, C, H', W')`.
@@ -106,14 +109,6 @@ impl DepthwiseConv {
     }
 }
 
-/// The part of `data` that `layout` covers, which must be contiguous.
-fn contiguous_part<'a, T>(what: &str, data: &'a [T], layout: &Layout) -> candle_core::Result<&'a [T]> {
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("depthwise-conv expects a contiguous {what}"),
-    }
-}
-
 impl CustomOp3 for DepthwiseConv {
     fn name(&self) -> &'static str {
         "depthwise-conv"
@@ -134,9 +129,9 @@ impl CustomOp3 for DepthwiseConv {
             ($variant:ident, $x:expr, $w:expr, $b:expr) => {
                 CpuStorage::$variant(self.convolve(
                     d,
-                    contiguous_part("input", $x, x_layout)?,
-                    contiguous_part("weight", $w, weight_layout)?,
-                    contiguous_part("bias", $b, bias_layout)?,
+                    contiguous_part("depthwise-conv", "input", $x, x_layout)?,
+                    contiguous_part("depthwise-conv", "weight", $w, weight_layout)?,
+                    contiguous_part("depthwise-conv", "bias", $b, bias_layout)?,
                 ))
             };
         }
@@ -169,16 +164,10 @@ impl CustomOp3 for DepthwiseConv {
             code: include_str!("depthwise.cu"),
         };
         let d = self.dims(x_layout, weight_layout, bias_layout)?;
-        let range = |what: &str, layout: &Layout| match layout.contiguous_offsets() {
-            Some((start, end)) => Ok(start..end),
-            None => Err(candle_core::Error::Msg(format!(
-                "depthwise-conv expects a contiguous {what}"
-            ))),
-        };
         let (xr, wr, br) = (
-            range("input", x_layout)?,
-            range("weight", weight_layout)?,
-            range("bias", bias_layout)?,
+            contiguous_range("depthwise-conv", "input", x_layout)?,
+            contiguous_range("depthwise-conv", "weight", weight_layout)?,
+            contiguous_range("depthwise-conv", "bias", bias_layout)?,
         );
         let device = x.device.clone();
         let total = d.batch * d.channels * d.h_out * d.w_out;

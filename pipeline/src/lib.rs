@@ -50,6 +50,7 @@ pub mod matcher;
 pub mod modes;
 #[cfg(feature = "cuda")]
 mod nvrtc;
+mod op_layout;
 pub mod orchestrator;
 pub mod patch;
 mod phase;

@@ -19,6 +19,14 @@ pub struct Source {
     pub code: &'static str,
 }
 
+/// `load`/`store` of f32, f16 and bf16 elements, compiled before every source
+/// whose first line is [`USES_DTYPE`] (NVRTC has no `cuda_fp16.h` here).
+const DTYPE_PRELUDE: &str = include_str!("dtype.cuh");
+
+/// The first line of a source that needs [`DTYPE_PRELUDE`] (also read by
+/// `scripts/check-kernels.py`).
+const USES_DTYPE: &str = "// uses dtype.cuh";
+
 /// The PTX of `source`, compiled on first use (tens of milliseconds) and kept
 /// for the process (each source's text is leaked once, so a launch allocates
 /// nothing on the host). A compile error is kept too, so every launch reports
@@ -35,7 +43,12 @@ pub fn ptx(source: Source) -> candle_core::Result<&'static str> {
             fmad: Some(false),
             ..CompileOptions::default()
         };
-        nvrtc::compile_ptx_with_opts(source.code, options)
+        let code = if source.code.starts_with(USES_DTYPE) {
+            format!("{DTYPE_PRELUDE}\n{}", source.code)
+        } else {
+            source.code.to_string()
+        };
+        nvrtc::compile_ptx_with_opts(code, options)
             .map(|ptx| &*Box::leak(ptx.to_src().into_boxed_str()))
             .map_err(|e| format!("compiling {} with NVRTC: {e}", source.module))
     });

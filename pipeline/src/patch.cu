@@ -1,42 +1,11 @@
+// uses dtype.cuh
 // The second half of a transposed convolution whose kernel equals its stride
 // (see patch.rs): the product Y = Wᵀ X has, for every input pixel (i, j),
 // the k x k output patch of every output channel; this kernel writes each
 // patch to its place and adds the channel's bias:
 //   out[b, co, i*k + di, j*k + dj] = Y[b, (co*k + di)*k + dj, i*w + j] + bias[co]
 // One thread per output value, 32-bit indices (patch.rs checks the size),
-// the sum in f32 rounded once. f16 and bf16 travel as their bits.
-
-__device__ __forceinline__ float load(const float* p, unsigned int i) { return p[i]; }
-__device__ __forceinline__ void store(float* p, unsigned int i, float v) { p[i] = v; }
-
-struct F16 { unsigned short bits; };
-struct BF16 { unsigned short bits; };
-
-__device__ __forceinline__ float load(const F16* p, unsigned int i) {
-    float f;
-    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(p[i].bits));
-    return f;
-}
-__device__ __forceinline__ void store(F16* p, unsigned int i, float v) {
-    unsigned short h;
-    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(v));
-    p[i].bits = h;
-}
-__device__ __forceinline__ float load(const BF16* p, unsigned int i) {
-    return __uint_as_float(((unsigned int)p[i].bits) << 16);
-}
-// Round to nearest, ties to even; NaN stays NaN (the half crate's rule).
-__device__ __forceinline__ void store(BF16* p, unsigned int i, float v) {
-    unsigned int u = __float_as_uint(v);
-    unsigned short r;
-    if ((u & 0x7fffffffu) > 0x7f800000u) {
-        r = (unsigned short)((u >> 16) | 0x0040u);
-    } else {
-        u += 0x7fffu + ((u >> 16) & 1u);
-        r = (unsigned short)(u >> 16);
-    }
-    p[i].bits = r;
-}
+// the sum in f32 rounded once.
 
 template <typename T>
 __device__ void patch_scatter(const T* __restrict__ y, const T* __restrict__ bias, T* __restrict__ out,

@@ -15,6 +15,10 @@
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Module, Result, Shape, Tensor, WithDType};
 
+use crate::op_layout::contiguous_part;
+#[cfg(feature = "cuda")]
+use crate::op_layout::contiguous_range;
+
 /// Writes the patches of `Y: (B, C·k·k, H·W)` to `(B, C, H·k, W·k)` and adds
 /// `bias: (C,)`; both contiguous, one dtype.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,14 +84,6 @@ impl PatchScatter {
     }
 }
 
-/// The part of `data` that `layout` covers, which must be contiguous.
-fn contiguous_part<'a, T>(what: &str, data: &'a [T], layout: &Layout) -> Result<&'a [T]> {
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("patch-scatter expects a contiguous {what}"),
-    }
-}
-
 impl CustomOp2 for PatchScatter {
     fn name(&self) -> &'static str {
         "patch-scatter"
@@ -104,8 +100,8 @@ impl CustomOp2 for PatchScatter {
         macro_rules! run {
             ($variant:ident, $y:expr, $b:expr) => {
                 CpuStorage::$variant(self.scatter(
-                    contiguous_part("product", $y, y_layout)?,
-                    contiguous_part("bias", $b, bias_layout)?,
+                    contiguous_part("patch-scatter", "product", $y, y_layout)?,
+                    contiguous_part("patch-scatter", "bias", $b, bias_layout)?,
                     batch,
                 ))
             };
@@ -139,13 +135,10 @@ impl CustomOp2 for PatchScatter {
         let batch = self.batch(y_layout, bias_layout)?;
         let shape = self.output_shape(batch);
         let numel = shape.elem_count();
-        let range = |what: &str, layout: &Layout| match layout.contiguous_offsets() {
-            Some((start, end)) => Ok(start..end),
-            None => Err(candle_core::Error::Msg(format!(
-                "patch-scatter expects a contiguous {what}"
-            ))),
-        };
-        let (yr, br) = (range("product", y_layout)?, range("bias", bias_layout)?);
+        let (yr, br) = (
+            contiguous_range("patch-scatter", "product", y_layout)?,
+            contiguous_range("patch-scatter", "bias", bias_layout)?,
+        );
         let device = y.device.clone();
         let config = LaunchConfig {
             grid_dim: (numel.div_ceil(256).max(1).min(1 << 16) as u32, 1, 1),

@@ -10,6 +10,8 @@
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape};
 
+use crate::op_layout::contiguous_part;
+
 /// Floats per detection row of the op's output: `x1, y1, x2, y2` in pixels,
 /// the score, the class id and the validity (0/1), in that order.
 pub const DET_WIDTH: usize = 7;
@@ -98,13 +100,6 @@ impl SelectDetections {
     }
 }
 
-fn contiguous<'a>(what: &str, data: &'a [f32], layout: &Layout) -> candle_core::Result<&'a [f32]> {
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("select-detections expects contiguous {what}"),
-    }
-}
-
 impl CustomOp2 for SelectDetections {
     fn name(&self) -> &'static str {
         "select-detections"
@@ -121,8 +116,8 @@ impl CustomOp2 for SelectDetections {
         let (CpuStorage::F32(logits), CpuStorage::F32(boxes)) = (logits, boxes) else {
             candle_core::bail!("select-detections expects f32 logits and boxes")
         };
-        let logits = contiguous("logits", logits, logits_layout)?;
-        let boxes = contiguous("boxes", boxes, boxes_layout)?;
+        let logits = contiguous_part("select-detections", "logits", logits, logits_layout)?;
+        let boxes = contiguous_part("select-detections", "boxes", boxes, boxes_layout)?;
         Ok((
             CpuStorage::F32(self.select(logits, boxes, classes)),
             self.output_shape(),
@@ -140,22 +135,18 @@ impl CustomOp2 for SelectDetections {
         use candle_core::cuda_backend::cudarc::driver::{LaunchConfig, PushKernelArg};
         use candle_core::cuda_backend::WrapErr;
 
+        use crate::op_layout::contiguous_range;
+
         const SOURCE: crate::nvrtc::Source = crate::nvrtc::Source {
             module: "d2h_select_detections",
             code: include_str!("select.cu"),
         };
         let (queries, classes) = self.dims(logits_layout, boxes_layout)?;
-        let offsets = |what: &str, layout: &Layout| match layout.contiguous_offsets() {
-            Some(range) => Ok(range),
-            None => Err(candle_core::Error::Msg(format!(
-                "select-detections expects contiguous {what}"
-            ))),
-        };
-        let (l0, l1) = offsets("logits", logits_layout)?;
-        let (b0, b1) = offsets("boxes", boxes_layout)?;
+        let logits_range = contiguous_range("select-detections", "logits", logits_layout)?;
+        let boxes_range = contiguous_range("select-detections", "boxes", boxes_layout)?;
         let device = logits.device.clone();
-        let logits = logits.as_cuda_slice::<f32>()?.slice(l0..l1);
-        let boxes = boxes.as_cuda_slice::<f32>()?.slice(b0..b1);
+        let logits = logits.as_cuda_slice::<f32>()?.slice(logits_range);
+        let boxes = boxes.as_cuda_slice::<f32>()?.slice(boxes_range);
         let mut out = device.alloc_zeros::<f32>(self.top_k * DET_WIDTH)?;
         let func = device.get_or_load_custom_func("select_detections", SOURCE.module, crate::nvrtc::ptx(SOURCE)?)?;
         let n = queries * classes;

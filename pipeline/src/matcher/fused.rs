@@ -13,6 +13,10 @@
 
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape};
 
+use crate::op_layout::contiguous_part;
+#[cfg(feature = "cuda")]
+use crate::op_layout::contiguous_range;
+
 pub use crate::detector::select::DET_WIDTH;
 
 /// Floats per track slot: `x1, y1, x2, y2`, class id, track id, alive (0/1),
@@ -144,14 +148,6 @@ impl TrackStep {
     }
 }
 
-/// The part of `data` that `layout` covers, which must be contiguous.
-fn contiguous_part<'a, T>(op: &str, what: &str, data: &'a [T], layout: &Layout) -> candle_core::Result<&'a [T]> {
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("{op} expects contiguous {what}"),
-    }
-}
-
 /// `K` of a `(K, DET_WIDTH)` detections layout, checked.
 fn det_count(op: &str, layout: &Layout) -> candle_core::Result<usize> {
     match *layout.shape().dims() {
@@ -169,14 +165,6 @@ fn check_state(op: &str, slots: usize, layout: &Layout) -> candle_core::Result<(
         )
     }
     Ok(())
-}
-
-#[cfg(feature = "cuda")]
-fn contiguous_range(op: &str, what: &str, layout: &Layout) -> candle_core::Result<std::ops::Range<usize>> {
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(start..end),
-        None => Err(candle_core::Error::Msg(format!("{op} expects contiguous {what}"))),
-    }
 }
 
 impl CustomOp2 for TrackCost {
