@@ -180,9 +180,16 @@ impl MaskDecoder {
             .expand((sparse_prompt_embeddings.dim(0)?, d1, d2))?;
         let tokens = Tensor::cat(&[&output_tokens, sparse_prompt_embeddings], 1)?;
 
-        let src = repeat_interleave(image_embeddings, tokens.dim(0)?, 0)?;
-        let src = src.broadcast_add(dense_prompt_embeddings)?;
-        let pos_src = repeat_interleave(image_pe, tokens.dim(0)?, 0)?;
+        // One dense embedding for every prompt (no mask prompts): added once,
+        // before the repetition, rather than broadcast over the repeated
+        // tokens (candle's strided add over `(K, C, 64, 64)`); the same sums.
+        let prompts = tokens.dim(0)?;
+        let src = if dense_prompt_embeddings.dim(0)? == 1 && image_embeddings.dim(0)? == 1 {
+            repeat_interleave(&(image_embeddings + dense_prompt_embeddings)?, prompts, 0)?
+        } else {
+            repeat_interleave(image_embeddings, prompts, 0)?.broadcast_add(dense_prompt_embeddings)?
+        };
+        let pos_src = repeat_interleave(image_pe, prompts, 0)?;
         let (b, c, h, w) = src.dims4()?;
 
         let (hs, src) = self.transformer.forward(&src, &pos_src, &tokens)?;
@@ -251,8 +258,15 @@ impl MaskDecoder {
     }
 }
 
-/// `torch.repeat_interleave` along `dim`.
+/// `torch.repeat_interleave` along `dim`. A dimension of size 1 is repeated
+/// by concatenating contiguous copies (block copies on CUDA, where the
+/// broadcast-and-flatten form copies element by element on candle's strided
+/// path).
 fn repeat_interleave(img: &Tensor, repeats: usize, dim: usize) -> Result<Tensor> {
+    if img.dim(dim)? == 1 && repeats > 1 {
+        let img = img.contiguous()?;
+        return Tensor::cat(&vec![&img; repeats], dim);
+    }
     let img = img.unsqueeze(dim + 1)?;
     let mut dims = img.dims().to_vec();
     dims[dim + 1] = repeats;
