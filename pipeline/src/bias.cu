@@ -1,6 +1,7 @@
 // uses dtype.cuh
 // Adds a per-channel bias to a contiguous tensor, for d2h's pipeline (see
-// bias.rs): out[i] = x[i] + bias[(i / inner) % channels], summed in f32 and
+// bias.rs): out[i] = x[i] + bias[(i / inner) % channels] (`channels` the
+// bias's size, which may span several dimensions), summed in f32 and
 // rounded once. candle's broadcast add reaches the same values through its
 // strided path, which spends two 64-bit divisions per dimension per element;
 // here the index is one 32-bit division and one remainder (tensors below 2^32

@@ -16,7 +16,9 @@ use crate::op_layout::contiguous_part;
 #[cfg(feature = "cuda")]
 use crate::op_layout::contiguous_range;
 
-/// `x + bias` with `bias: (C,)` along dimension `axis` of `x` (`C` its size).
+/// `x + bias` with `bias` covering the dimensions of `x` from `axis` on
+/// (`(C,)` along dimension `axis`, or several dimensions: an attention bias),
+/// broadcast over the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BiasAdd {
     pub axis: usize,
@@ -29,16 +31,16 @@ pub fn add_bias(x: &Tensor, bias: &Tensor, axis: usize) -> Result<Tensor> {
 
 impl BiasAdd {
     /// `(numel, inner, channels)`: the element count, the elements per step
-    /// of `axis`, and the channels.
+    /// of the bias's dimensions, and the bias's size. The bias spans the
+    /// dimensions of `x` from `axis` on, as many as it has: `(C,)` a
+    /// per-channel bias, `(H, N, N)` an attention bias over `(B, H, N, N)`.
     fn dims(&self, x: &Layout, bias: &Layout) -> Result<(usize, usize, usize)> {
         let dims = x.shape().dims();
-        let channels: usize = match dims.get(self.axis) {
-            Some(&n) => n,
-            None => candle_core::bail!("bias-add along dimension {} of a rank-{} tensor", self.axis, dims.len()),
-        };
-        if bias.shape().dims() != [channels] {
+        let span = bias.shape().dims();
+        let end = self.axis + span.len();
+        if span.is_empty() || end > dims.len() || dims[self.axis..end] != *span {
             candle_core::bail!(
-                "bias-add expects a bias of {channels} along dimension {} of {:?}, got {:?}",
+                "bias-add expects a bias of dimension {} onwards of {:?}, got {:?}",
                 self.axis,
                 x.shape(),
                 bias.shape()
@@ -48,8 +50,8 @@ impl BiasAdd {
         if numel > u32::MAX as usize {
             candle_core::bail!("bias-add takes tensors below 2^32 elements, got {numel}")
         }
-        let inner = dims[self.axis + 1..].iter().product();
-        Ok((numel, inner, channels))
+        let inner = dims[end..].iter().product();
+        Ok((numel, inner, bias.shape().elem_count()))
     }
 
     fn add<T: WithDType>(x: &[T], bias: &[T], inner: usize, channels: usize) -> Vec<T> {
@@ -188,6 +190,15 @@ mod tests {
                 assert_eq!(diff, 0.0, "axis {axis}, {dtype:?}");
             }
         }
+        // A bias over several dimensions (an attention bias over the heads and
+        // the token pairs), broadcast over the leading one.
+        let ab = Tensor::from_vec((0..60).map(|i| i as f32 * 0.5).collect::<Vec<_>>(), (3, 4, 5), &dev).unwrap();
+        let got = add_bias(&x, &ab, 1).unwrap();
+        let want = x.broadcast_add(&ab).unwrap();
+        assert_eq!(
+            got.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            want.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+        );
         // A transposed input is made contiguous first.
         let xt = x.transpose(1, 3).unwrap();
         let bias = Tensor::ones(3, DType::F32, &dev).unwrap();
@@ -206,7 +217,7 @@ mod tests {
         let err = add_bias(&x, &Tensor::zeros(2, DType::F32, &dev).unwrap(), 1)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("bias of 3"), "{err}");
+        assert!(err.contains("bias of dimension 1 onwards of [2, 3]"), "{err}");
         assert!(add_bias(&x, &Tensor::zeros(3, DType::F32, &dev).unwrap(), 2).is_err());
     }
 }

@@ -314,7 +314,9 @@ impl Module for Attention {
             .permute((0, 2, 1, 3))?
             .contiguous()?;
         let attn = (q.matmul(&k.t()?)? * self.scale)?;
-        let attn = attn.broadcast_add(&self.ab)?;
+        // The attention bias over every window: one bias-add kernel (candle's
+        // broadcast add takes its strided path here).
+        let attn = crate::bias::add_bias(&attn, &self.ab, 1)?;
         let attn = candle_nn::ops::softmax_last_dim(&attn)?;
         let attn = attn.matmul(&v)?;
         attn.transpose(1, 2)?
