@@ -105,53 +105,27 @@ impl CustomOp2 for BiasAdd {
         bias: &candle_core::CudaStorage,
         bias_layout: &Layout,
     ) -> Result<(candle_core::CudaStorage, Shape)> {
-        use candle_core::backend::BackendStorage;
-        use candle_core::cuda_backend::cudarc::driver::{LaunchConfig, PushKernelArg};
-        use candle_core::cuda_backend::WrapErr;
-        use candle_core::DType;
+        use candle_core::cuda_backend::cudarc::driver::LaunchConfig;
 
-        const SOURCE: crate::nvrtc::Source = crate::nvrtc::Source {
+        use crate::nvrtc::{launch_float_kernel, Scalar, Source};
+
+        const SOURCE: Source = Source {
             module: "d2h_bias_add",
             code: include_str!("bias.cu"),
         };
         let (numel, inner, channels) = self.dims(x_layout, bias_layout)?;
-        let (xr, br) = (
-            contiguous_range("bias-add", "input", x_layout)?,
-            contiguous_range("bias-add", "bias", bias_layout)?,
-        );
-        let device = x.device.clone();
+        let inputs = [
+            (x, contiguous_range("bias-add", "input", x_layout)?),
+            (bias, contiguous_range("bias-add", "bias", bias_layout)?),
+        ];
         let config = LaunchConfig {
+            // A grid-stride loop over at most 65,536 blocks.
             grid_dim: (numel.div_ceil(256).max(1).min(1 << 16) as u32, 1, 1),
             block_dim: (256, 1, 1),
             shared_mem_bytes: 0,
         };
-        let args = [numel as u32, inner as u32, channels as u32];
-        macro_rules! launch {
-            ($t:ty, $name:literal) => {{
-                let xs = x.as_cuda_slice::<$t>()?.slice(xr);
-                let bs = bias.as_cuda_slice::<$t>()?.slice(br);
-                // SAFETY: the kernel writes every one of the `numel` outputs.
-                let mut out = unsafe { device.alloc::<$t>(numel) }?;
-                if numel > 0 {
-                    let func = device.get_or_load_custom_func($name, SOURCE.module, crate::nvrtc::ptx(SOURCE)?)?;
-                    let mut builder = func.builder();
-                    builder.arg(&xs).arg(&bs).arg(&mut out);
-                    for a in &args {
-                        builder.arg(a);
-                    }
-                    // SAFETY: the arguments match the kernel's signature; `xs` and
-                    // `out` hold `numel` values and `bs` `channels`.
-                    unsafe { builder.launch(config) }.w()?;
-                }
-                candle_core::CudaStorage::wrap_cuda_slice(out, device.clone())
-            }};
-        }
-        let out = match x.dtype() {
-            DType::F32 => launch!(f32, "bias_add_f32"),
-            DType::F16 => launch!(half::f16, "bias_add_f16"),
-            DType::BF16 => launch!(half::bf16, "bias_add_bf16"),
-            other => candle_core::bail!("bias-add expects f32, f16 or bf16, got {other:?}"),
-        };
+        let scalars = [numel, inner, channels].map(|v| Scalar::U32(v as u32));
+        let out = launch_float_kernel(SOURCE, "bias_add", &inputs, numel, config, &scalars)?;
         Ok((out, x_layout.shape().clone()))
     }
 }
@@ -161,6 +135,7 @@ mod tests {
     use candle_core::{DType, Device, Tensor};
 
     use super::*;
+    use crate::test_support::max_abs_diff;
 
     #[test]
     fn the_op_is_candles_broadcast_add() {
@@ -177,16 +152,7 @@ mod tests {
                 let got = add_bias(&xd, &bd, axis).unwrap();
                 let want = xd.broadcast_add(&bd.reshape(shape.as_slice()).unwrap()).unwrap();
                 assert_eq!(got.dtype(), dtype);
-                let diff = (got.to_dtype(DType::F32).unwrap() - want.to_dtype(DType::F32).unwrap())
-                    .unwrap()
-                    .abs()
-                    .unwrap()
-                    .flatten_all()
-                    .unwrap()
-                    .max(0)
-                    .unwrap()
-                    .to_scalar::<f32>()
-                    .unwrap();
+                let diff = max_abs_diff(&got, &want);
                 assert_eq!(diff, 0.0, "axis {axis}, {dtype:?}");
             }
         }

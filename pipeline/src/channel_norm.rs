@@ -123,62 +123,35 @@ impl CustomOp3 for ChannelNorm {
         bias: &candle_core::CudaStorage,
         bias_layout: &Layout,
     ) -> Result<(candle_core::CudaStorage, Shape)> {
-        use candle_core::backend::BackendStorage;
-        use candle_core::cuda_backend::cudarc::driver::{LaunchConfig, PushKernelArg};
-        use candle_core::cuda_backend::WrapErr;
-        use candle_core::DType;
+        use candle_core::cuda_backend::cudarc::driver::LaunchConfig;
 
-        const SOURCE: crate::nvrtc::Source = crate::nvrtc::Source {
+        use crate::nvrtc::{launch_float_kernel, Scalar, Source};
+
+        const SOURCE: Source = Source {
             module: "d2h_channel_norm",
             code: include_str!("channel_norm.cu"),
         };
         let (batch, channels, plane) = self.dims(x_layout, weight_layout, bias_layout)?;
-        let (xr, wr, br) = (
-            contiguous_range("channel-norm", "input", x_layout)?,
-            contiguous_range("channel-norm", "weight", weight_layout)?,
-            contiguous_range("channel-norm", "bias", bias_layout)?,
-        );
-        let numel = x_layout.shape().elem_count();
+        let inputs = [
+            (x, contiguous_range("channel-norm", "input", x_layout)?),
+            (weight, contiguous_range("channel-norm", "weight", weight_layout)?),
+            (bias, contiguous_range("channel-norm", "bias", bias_layout)?),
+        ];
         let pixels = batch * plane;
-        let device = x.device.clone();
         let config = LaunchConfig {
+            // A grid-stride loop over at most 65,536 blocks.
             grid_dim: (pixels.div_ceil(256).max(1).min(1 << 16) as u32, 1, 1),
             block_dim: (256, 1, 1),
             shared_mem_bytes: 0,
         };
-        let (pixels, channels, plane) = (pixels as u32, channels as u32, plane as u32);
-        macro_rules! launch {
-            ($t:ty, $name:literal) => {{
-                let xs = x.as_cuda_slice::<$t>()?.slice(xr);
-                let ws = weight.as_cuda_slice::<$t>()?.slice(wr);
-                let bs = bias.as_cuda_slice::<$t>()?.slice(br);
-                // SAFETY: the kernel writes every one of the `numel` outputs.
-                let mut out = unsafe { device.alloc::<$t>(numel) }?;
-                if numel > 0 {
-                    let func = device.get_or_load_custom_func($name, SOURCE.module, crate::nvrtc::ptx(SOURCE)?)?;
-                    let mut builder = func.builder();
-                    builder
-                        .arg(&xs)
-                        .arg(&ws)
-                        .arg(&bs)
-                        .arg(&mut out)
-                        .arg(&pixels)
-                        .arg(&channels)
-                        .arg(&plane)
-                        .arg(&self.eps);
-                    // SAFETY: the arguments match the kernel's signature; the
-                    // slices hold the sizes `dims` checked.
-                    unsafe { builder.launch(config) }.w()?;
-                }
-                candle_core::CudaStorage::wrap_cuda_slice(out, device.clone())
-            }};
-        }
-        let out = match x.dtype() {
-            DType::F32 => launch!(f32, "channel_norm_f32"),
-            DType::F16 => launch!(half::f16, "channel_norm_f16"),
-            DType::BF16 => launch!(half::bf16, "channel_norm_bf16"),
-            other => candle_core::bail!("channel-norm expects f32, f16 or bf16, got {other:?}"),
-        };
+        let scalars = [
+            Scalar::U32(pixels as u32),
+            Scalar::U32(channels as u32),
+            Scalar::U32(plane as u32),
+            Scalar::F32(self.eps),
+        ];
+        let numel = x_layout.shape().elem_count();
+        let out = launch_float_kernel(SOURCE, "channel_norm", &inputs, numel, config, &scalars)?;
         Ok((out, x_layout.shape().clone()))
     }
 }

@@ -154,22 +154,20 @@ impl CustomOp3 for DepthwiseConv {
         bias: &candle_core::CudaStorage,
         bias_layout: &Layout,
     ) -> candle_core::Result<(candle_core::CudaStorage, Shape)> {
-        use candle_core::backend::BackendStorage;
-        use candle_core::cuda_backend::cudarc::driver::{LaunchConfig, PushKernelArg};
-        use candle_core::cuda_backend::WrapErr;
-        use candle_core::DType;
+        use candle_core::cuda_backend::cudarc::driver::LaunchConfig;
 
-        const SOURCE: crate::nvrtc::Source = crate::nvrtc::Source {
+        use crate::nvrtc::{launch_float_kernel, Scalar, Source};
+
+        const SOURCE: Source = Source {
             module: "d2h_depthwise",
             code: include_str!("depthwise.cu"),
         };
         let d = self.dims(x_layout, weight_layout, bias_layout)?;
-        let (xr, wr, br) = (
-            contiguous_range("depthwise-conv", "input", x_layout)?,
-            contiguous_range("depthwise-conv", "weight", weight_layout)?,
-            contiguous_range("depthwise-conv", "bias", bias_layout)?,
-        );
-        let device = x.device.clone();
+        let inputs = [
+            (x, contiguous_range("depthwise-conv", "input", x_layout)?),
+            (weight, contiguous_range("depthwise-conv", "weight", weight_layout)?),
+            (bias, contiguous_range("depthwise-conv", "bias", bias_layout)?),
+        ];
         let total = d.batch * d.channels * d.h_out * d.w_out;
         let config = LaunchConfig {
             // A grid-stride loop: at most 512K blocks, each thread on one or more outputs.
@@ -177,7 +175,7 @@ impl CustomOp3 for DepthwiseConv {
             block_dim: (256, 1, 1),
             shared_mem_bytes: 0,
         };
-        let args = [
+        let scalars = [
             d.batch,
             d.channels,
             d.h,
@@ -188,58 +186,20 @@ impl CustomOp3 for DepthwiseConv {
             self.stride,
             self.padding,
         ]
-        .map(|v| v as i32);
-        macro_rules! launch {
-            ($t:ty, $name:literal) => {{
-                let xs = x.as_cuda_slice::<$t>()?.slice(xr);
-                let ws = weight.as_cuda_slice::<$t>()?.slice(wr);
-                let bs = bias.as_cuda_slice::<$t>()?.slice(br);
-                // SAFETY: the kernel writes every one of the `total` outputs.
-                let mut out = unsafe { device.alloc::<$t>(total) }?;
-                let func = device.get_or_load_custom_func($name, SOURCE.module, crate::nvrtc::ptx(SOURCE)?)?;
-                let mut builder = func.builder();
-                builder.arg(&xs).arg(&ws).arg(&bs).arg(&mut out);
-                for a in &args {
-                    builder.arg(a);
-                }
-                // SAFETY: the arguments match the kernel's signature; the
-                // slices hold the sizes `dims` checked and `out` `total` values.
-                unsafe { builder.launch(config) }.w()?;
-                candle_core::CudaStorage::wrap_cuda_slice(out, device.clone())
-            }};
-        }
-        let out = match x.dtype() {
-            DType::F32 => launch!(f32, "depthwise_f32"),
-            DType::F16 => launch!(half::f16, "depthwise_f16"),
-            DType::BF16 => launch!(half::bf16, "depthwise_bf16"),
-            other => candle_core::bail!("depthwise-conv expects f32, f16 or bf16, got {other:?}"),
-        };
+        .map(|v| Scalar::I32(v as i32));
+        let out = launch_float_kernel(SOURCE, "depthwise", &inputs, total, config, &scalars)?;
         Ok((out, Shape::from((d.batch, d.channels, d.h_out, d.w_out))))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use candle_core::{DType, Device, Module, Tensor};
+    use candle_core::{DType, Module, Tensor};
     use candle_nn::{Conv2d, Conv2dConfig};
 
     use super::*;
     use crate::layers::DepthwiseConv2d;
-    use crate::test_support::max_abs_diff;
-
-    fn random(shape: &[usize], seed: u64) -> Tensor {
-        let n: usize = shape.iter().product();
-        let mut state = seed | 1;
-        let values: Vec<f32> = (0..n)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-            })
-            .collect();
-        Tensor::from_vec(values, shape, &Device::Cpu).unwrap()
-    }
+    use crate::test_support::{max_abs_diff, random};
 
     #[test]
     fn the_op_is_the_shifted_form_and_candles_grouped_convolution() {

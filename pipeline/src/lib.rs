@@ -66,7 +66,22 @@ pub mod weights;
 /// What the unit tests of several modules share.
 #[cfg(test)]
 pub(crate) mod test_support {
-    use candle_core::{DType, Tensor};
+    use candle_core::{DType, Device, Tensor};
+
+    /// A CPU tensor of `shape` with values uniform in `[-1, 1)` (xorshift64 from `seed`).
+    pub fn random(shape: &[usize], seed: u64) -> Tensor {
+        let n: usize = shape.iter().product();
+        let mut state = seed | 1;
+        let values: Vec<f32> = (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+            })
+            .collect();
+        Tensor::from_vec(values, shape, &Device::Cpu).unwrap()
+    }
 
     /// The largest absolute difference between two tensors of one shape, in f32.
     pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {

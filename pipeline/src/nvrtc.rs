@@ -54,3 +54,97 @@ pub fn ptx(source: Source) -> candle_core::Result<&'static str> {
     });
     compiled.clone().map_err(|e| candle_core::Error::Cuda(e.into()))
 }
+
+/// A scalar kernel argument, passed by value after the buffers.
+#[derive(Debug, Clone, Copy)]
+pub enum Scalar {
+    U32(u32),
+    I32(i32),
+    F32(f32),
+}
+
+/// Launches the `{base}_f32`, `{base}_f16` or `{base}_bf16` kernel of `source`,
+/// by the dtype of `inputs`, on their device's stream: the kernel takes the
+/// input buffers (each the given range of its storage), then a new output
+/// buffer of `out_len` elements of the same dtype, then `scalars`. The kernel
+/// must write every output element (the buffer is not zeroed).
+pub fn launch_float_kernel(
+    source: Source,
+    base: &str,
+    inputs: &[(&candle_core::CudaStorage, std::ops::Range<usize>)],
+    out_len: usize,
+    config: candle_core::cuda_backend::cudarc::driver::LaunchConfig,
+    scalars: &[Scalar],
+) -> candle_core::Result<candle_core::CudaStorage> {
+    use candle_core::backend::BackendStorage;
+    use candle_core::DType;
+
+    let Some((first, _)) = inputs.first() else {
+        candle_core::bail!("{base}: a kernel launch without inputs")
+    };
+    let launch = Launch {
+        source,
+        base,
+        inputs,
+        out_len,
+        config,
+        scalars,
+    };
+    match first.dtype() {
+        DType::F32 => launch.run::<f32>("f32"),
+        DType::F16 => launch.run::<half::f16>("f16"),
+        DType::BF16 => launch.run::<half::bf16>("bf16"),
+        other => candle_core::bail!("{base} expects f32, f16 or bf16, got {other:?}"),
+    }
+}
+
+/// The arguments of [`launch_float_kernel`], typed once the dtype is known.
+struct Launch<'a> {
+    source: Source,
+    base: &'a str,
+    inputs: &'a [(&'a candle_core::CudaStorage, std::ops::Range<usize>)],
+    out_len: usize,
+    config: candle_core::cuda_backend::cudarc::driver::LaunchConfig,
+    scalars: &'a [Scalar],
+}
+
+impl Launch<'_> {
+    fn run<T>(self, suffix: &str) -> candle_core::Result<candle_core::CudaStorage>
+    where
+        T: candle_core::cuda_backend::CudaDType + candle_core::cuda_backend::cudarc::driver::DeviceRepr,
+    {
+        use candle_core::cuda_backend::cudarc::driver::PushKernelArg;
+        use candle_core::cuda_backend::WrapErr;
+
+        let device = self.inputs[0].0.device.clone();
+        let views = self
+            .inputs
+            .iter()
+            .map(|(storage, range)| Ok(storage.as_cuda_slice::<T>()?.slice(range.clone())))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        // SAFETY: the kernel writes every one of the `out_len` outputs (this
+        // function's contract with its callers).
+        let mut out = unsafe { device.alloc::<T>(self.out_len) }?;
+        if self.out_len > 0 {
+            let name = format!("{}_{suffix}", self.base);
+            let func = device.get_or_load_custom_func(&name, self.source.module, ptx(self.source)?)?;
+            let mut builder = func.builder();
+            for view in &views {
+                builder.arg(view);
+            }
+            builder.arg(&mut out);
+            for scalar in self.scalars {
+                match scalar {
+                    Scalar::U32(v) => builder.arg(v),
+                    Scalar::I32(v) => builder.arg(v),
+                    Scalar::F32(v) => builder.arg(v),
+                };
+            }
+            // SAFETY: the callers pass the buffers and scalars in the order
+            // and of the types of the kernel's signature, with ranges their
+            // layouts checked.
+            unsafe { builder.launch(self.config) }.w()?;
+        }
+        Ok(candle_core::CudaStorage::wrap_cuda_slice(out, device))
+    }
+}

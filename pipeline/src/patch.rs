@@ -123,55 +123,29 @@ impl CustomOp2 for PatchScatter {
         bias: &candle_core::CudaStorage,
         bias_layout: &Layout,
     ) -> Result<(candle_core::CudaStorage, Shape)> {
-        use candle_core::backend::BackendStorage;
-        use candle_core::cuda_backend::cudarc::driver::{LaunchConfig, PushKernelArg};
-        use candle_core::cuda_backend::WrapErr;
-        use candle_core::DType;
+        use candle_core::cuda_backend::cudarc::driver::LaunchConfig;
 
-        const SOURCE: crate::nvrtc::Source = crate::nvrtc::Source {
+        use crate::nvrtc::{launch_float_kernel, Scalar, Source};
+
+        const SOURCE: Source = Source {
             module: "d2h_patch_scatter",
             code: include_str!("patch.cu"),
         };
         let batch = self.batch(y_layout, bias_layout)?;
         let shape = self.output_shape(batch);
         let numel = shape.elem_count();
-        let (yr, br) = (
-            contiguous_range("patch-scatter", "product", y_layout)?,
-            contiguous_range("patch-scatter", "bias", bias_layout)?,
-        );
-        let device = y.device.clone();
+        let inputs = [
+            (y, contiguous_range("patch-scatter", "product", y_layout)?),
+            (bias, contiguous_range("patch-scatter", "bias", bias_layout)?),
+        ];
         let config = LaunchConfig {
+            // A grid-stride loop over at most 65,536 blocks.
             grid_dim: (numel.div_ceil(256).max(1).min(1 << 16) as u32, 1, 1),
             block_dim: (256, 1, 1),
             shared_mem_bytes: 0,
         };
-        let args = [numel, self.channels, self.kernel, self.height, self.width].map(|v| v as u32);
-        macro_rules! launch {
-            ($t:ty, $name:literal) => {{
-                let ys = y.as_cuda_slice::<$t>()?.slice(yr);
-                let bs = bias.as_cuda_slice::<$t>()?.slice(br);
-                // SAFETY: the kernel writes every one of the `numel` outputs.
-                let mut out = unsafe { device.alloc::<$t>(numel) }?;
-                if numel > 0 {
-                    let func = device.get_or_load_custom_func($name, SOURCE.module, crate::nvrtc::ptx(SOURCE)?)?;
-                    let mut builder = func.builder();
-                    builder.arg(&ys).arg(&bs).arg(&mut out);
-                    for a in &args {
-                        builder.arg(a);
-                    }
-                    // SAFETY: the arguments match the kernel's signature; `ys`
-                    // holds the product `batch` checked, `out` `numel` values.
-                    unsafe { builder.launch(config) }.w()?;
-                }
-                candle_core::CudaStorage::wrap_cuda_slice(out, device.clone())
-            }};
-        }
-        let out = match y.dtype() {
-            DType::F32 => launch!(f32, "patch_scatter_f32"),
-            DType::F16 => launch!(half::f16, "patch_scatter_f16"),
-            DType::BF16 => launch!(half::bf16, "patch_scatter_bf16"),
-            other => candle_core::bail!("patch-scatter expects f32, f16 or bf16, got {other:?}"),
-        };
+        let scalars = [numel, self.channels, self.kernel, self.height, self.width].map(|v| Scalar::U32(v as u32));
+        let out = launch_float_kernel(SOURCE, "patch_scatter", &inputs, numel, config, &scalars)?;
         Ok((out, shape))
     }
 }
@@ -254,25 +228,11 @@ impl Module for PatchConvTranspose2d {
 
 #[cfg(test)]
 mod tests {
-    use candle_core::{DType, Device, Tensor};
+    use candle_core::{DType, Tensor};
     use candle_nn::{ConvTranspose2d, ConvTranspose2dConfig};
 
     use super::*;
-    use crate::test_support::max_abs_diff;
-
-    fn random(shape: &[usize], seed: u64) -> Tensor {
-        let n: usize = shape.iter().product();
-        let mut state = seed | 1;
-        let values: Vec<f32> = (0..n)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-            })
-            .collect();
-        Tensor::from_vec(values, shape, &Device::Cpu).unwrap()
-    }
+    use crate::test_support::{max_abs_diff, random};
 
     #[test]
     fn the_layer_is_candles_transposed_convolution() {

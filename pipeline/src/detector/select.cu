@@ -26,6 +26,18 @@ __device__ __forceinline__ bool ranks_before(float s, int i, float best_s, int b
     return s > best_s || (s == best_s && i < best_i);
 }
 
+// The warp's first (score, index) by ranks_before, left in lane 0.
+__device__ __forceinline__ void warp_best(float& best_s, int& best_i) {
+    for (int offset = 16; offset > 0; offset >>= 1) {
+        const float s = __shfl_down_sync(0xffffffffu, best_s, offset);
+        const int i = __shfl_down_sync(0xffffffffu, best_i, offset);
+        if (ranks_before(s, i, best_s, best_i)) {
+            best_s = s;
+            best_i = i;
+        }
+    }
+}
+
 extern "C" __global__ void select_detections(
     const float* __restrict__ logits,  // (queries * classes), row-major by query
     const float* __restrict__ boxes,   // (queries, 4) cxcywh
@@ -63,14 +75,7 @@ extern "C" __global__ void select_detections(
                 best_i = i;
             }
         }
-        for (int offset = 16; offset > 0; offset >>= 1) {
-            const float s = __shfl_down_sync(0xffffffffu, best_s, offset);
-            const int i = __shfl_down_sync(0xffffffffu, best_i, offset);
-            if (ranks_before(s, i, best_s, best_i)) {
-                best_s = s;
-                best_i = i;
-            }
-        }
+        warp_best(best_s, best_i);
         if (lane == 0) {
             warp_score[warp] = best_s;
             warp_index[warp] = best_i;
@@ -79,14 +84,7 @@ extern "C" __global__ void select_detections(
         if (warp == 0) {
             best_s = lane < warps ? warp_score[lane] : -1.0f;
             best_i = lane < warps ? warp_index[lane] : 0x7fffffff;
-            for (int offset = 16; offset > 0; offset >>= 1) {
-                const float s = __shfl_down_sync(0xffffffffu, best_s, offset);
-                const int i = __shfl_down_sync(0xffffffffu, best_i, offset);
-                if (ranks_before(s, i, best_s, best_i)) {
-                    best_s = s;
-                    best_i = i;
-                }
-            }
+            warp_best(best_s, best_i);
             if (lane == 0) {
                 const int query = best_i / classes;
                 const int label = best_i - query * classes;
