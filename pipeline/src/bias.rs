@@ -125,7 +125,14 @@ impl CustomOp2 for BiasAdd {
             shared_mem_bytes: 0,
         };
         let scalars = [numel, inner, channels].map(|v| Scalar::U32(v as u32));
-        let out = launch_float_kernel(SOURCE, "bias_add", &inputs, numel, config, &scalars)?;
+        let out = launch_float_kernel(
+            SOURCE,
+            ["bias_add_f32", "bias_add_f16", "bias_add_bf16"],
+            inputs,
+            numel,
+            config,
+            &scalars,
+        )?;
         Ok((out, x_layout.shape().clone()))
     }
 }

@@ -151,7 +151,14 @@ impl CustomOp3 for ChannelNorm {
             Scalar::F32(self.eps),
         ];
         let numel = x_layout.shape().elem_count();
-        let out = launch_float_kernel(SOURCE, "channel_norm", &inputs, numel, config, &scalars)?;
+        let out = launch_float_kernel(
+            SOURCE,
+            ["channel_norm_f32", "channel_norm_f16", "channel_norm_bf16"],
+            inputs,
+            numel,
+            config,
+            &scalars,
+        )?;
         Ok((out, x_layout.shape().clone()))
     }
 }

@@ -187,7 +187,14 @@ impl CustomOp3 for DepthwiseConv {
             self.padding,
         ]
         .map(|v| Scalar::I32(v as i32));
-        let out = launch_float_kernel(SOURCE, "depthwise", &inputs, total, config, &scalars)?;
+        let out = launch_float_kernel(
+            SOURCE,
+            ["depthwise_f32", "depthwise_f16", "depthwise_bf16"],
+            inputs,
+            total,
+            config,
+            &scalars,
+        )?;
         Ok((out, Shape::from((d.batch, d.channels, d.h_out, d.w_out))))
     }
 }

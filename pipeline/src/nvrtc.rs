@@ -63,15 +63,17 @@ pub enum Scalar {
     F32(f32),
 }
 
-/// Launches the `{base}_f32`, `{base}_f16` or `{base}_bf16` kernel of `source`,
-/// by the dtype of `inputs`, on their device's stream: the kernel takes the
-/// input buffers (each the given range of its storage), then a new output
-/// buffer of `out_len` elements of the same dtype, then `scalars`. The kernel
-/// must write every output element (the buffer is not zeroed).
-pub fn launch_float_kernel(
+/// Launches one of `names` (the kernel's f32, f16 and bf16 variants, in that
+/// order) of `source`, by the dtype of `inputs`, on their device's stream:
+/// the kernel takes the input buffers (each the given range of its storage),
+/// then a new output buffer of `out_len` elements of the same dtype, then
+/// `scalars`. The kernel must write every output element (the buffer is not
+/// zeroed). Nothing is allocated on the host: eager frames call this per
+/// layer.
+pub fn launch_float_kernel<const N: usize>(
     source: Source,
-    base: &str,
-    inputs: &[(&candle_core::CudaStorage, std::ops::Range<usize>)],
+    names: [&'static str; 3],
+    inputs: [(&candle_core::CudaStorage, std::ops::Range<usize>); N],
     out_len: usize,
     config: candle_core::cuda_backend::cudarc::driver::LaunchConfig,
     scalars: &[Scalar],
@@ -79,37 +81,37 @@ pub fn launch_float_kernel(
     use candle_core::backend::BackendStorage;
     use candle_core::DType;
 
+    let [f32_name, f16_name, bf16_name] = names;
     let Some((first, _)) = inputs.first() else {
-        candle_core::bail!("{base}: a kernel launch without inputs")
+        candle_core::bail!("{f32_name}: a kernel launch without inputs")
     };
+    let dtype = first.dtype();
     let launch = Launch {
         source,
-        base,
         inputs,
         out_len,
         config,
         scalars,
     };
-    match first.dtype() {
-        DType::F32 => launch.run::<f32>("f32"),
-        DType::F16 => launch.run::<half::f16>("f16"),
-        DType::BF16 => launch.run::<half::bf16>("bf16"),
-        other => candle_core::bail!("{base} expects f32, f16 or bf16, got {other:?}"),
+    match dtype {
+        DType::F32 => launch.run::<f32>(f32_name),
+        DType::F16 => launch.run::<half::f16>(f16_name),
+        DType::BF16 => launch.run::<half::bf16>(bf16_name),
+        other => candle_core::bail!("{f32_name} and its variants take f32, f16 or bf16, got {other:?}"),
     }
 }
 
 /// The arguments of [`launch_float_kernel`], typed once the dtype is known.
-struct Launch<'a> {
+struct Launch<'a, const N: usize> {
     source: Source,
-    base: &'a str,
-    inputs: &'a [(&'a candle_core::CudaStorage, std::ops::Range<usize>)],
+    inputs: [(&'a candle_core::CudaStorage, std::ops::Range<usize>); N],
     out_len: usize,
     config: candle_core::cuda_backend::cudarc::driver::LaunchConfig,
     scalars: &'a [Scalar],
 }
 
-impl Launch<'_> {
-    fn run<T>(self, suffix: &str) -> candle_core::Result<candle_core::CudaStorage>
+impl<const N: usize> Launch<'_, N> {
+    fn run<T>(self, name: &str) -> candle_core::Result<candle_core::CudaStorage>
     where
         T: candle_core::cuda_backend::CudaDType + candle_core::cuda_backend::cudarc::driver::DeviceRepr,
     {
@@ -117,19 +119,17 @@ impl Launch<'_> {
         use candle_core::cuda_backend::WrapErr;
 
         let device = self.inputs[0].0.device.clone();
-        let views = self
-            .inputs
-            .iter()
-            .map(|(storage, range)| Ok(storage.as_cuda_slice::<T>()?.slice(range.clone())))
-            .collect::<candle_core::Result<Vec<_>>>()?;
+        let mut views: [Option<_>; N] = std::array::from_fn(|_| None);
+        for (view, (storage, range)) in views.iter_mut().zip(&self.inputs) {
+            *view = Some(storage.as_cuda_slice::<T>()?.slice(range.clone()));
+        }
         // SAFETY: the kernel writes every one of the `out_len` outputs (this
         // function's contract with its callers).
         let mut out = unsafe { device.alloc::<T>(self.out_len) }?;
         if self.out_len > 0 {
-            let name = format!("{}_{suffix}", self.base);
-            let func = device.get_or_load_custom_func(&name, self.source.module, ptx(self.source)?)?;
+            let func = device.get_or_load_custom_func(name, self.source.module, ptx(self.source)?)?;
             let mut builder = func.builder();
-            for view in &views {
+            for view in views.iter().flatten() {
                 builder.arg(view);
             }
             builder.arg(&mut out);

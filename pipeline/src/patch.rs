@@ -145,7 +145,14 @@ impl CustomOp2 for PatchScatter {
             shared_mem_bytes: 0,
         };
         let scalars = [numel, self.channels, self.kernel, self.height, self.width].map(|v| Scalar::U32(v as u32));
-        let out = launch_float_kernel(SOURCE, "patch_scatter", &inputs, numel, config, &scalars)?;
+        let out = launch_float_kernel(
+            SOURCE,
+            ["patch_scatter_f32", "patch_scatter_f16", "patch_scatter_bf16"],
+            inputs,
+            numel,
+            config,
+            &scalars,
+        )?;
         Ok((out, shape))
     }
 }

@@ -1051,7 +1051,7 @@ fn outside(s: &CpuStorage) {}
 fn the_kernel_launcher_may_hold_cuda_storage_and_nothing_more() {
     let code = r#"
 fn launch(x: &candle_core::CudaStorage) -> Result<candle_core::CudaStorage> {
-    let host: &CpuStorage = todo!();
+    let host: &CpuStorage = storage_of(x);
     let t = Tensor::from_vec(values, 3, &device)?;
     Ok(candle_core::CudaStorage::wrap_cuda_slice(out, device))
 }
